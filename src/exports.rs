@@ -1,0 +1,282 @@
+//! The functions and types exported to JavaScript. Arguments arrive as `unknown` and are checked
+//! here, so a wrong type is an `ERR_OIDC_INVALID_ARGUMENT`, never napi's own error.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use napi::bindgen_prelude::{Buffer, Env, Object, Unknown};
+use napi::ValueType;
+use napi_derive::napi;
+
+use crate::errors::{napi_failure, ErrorCode, JsResult, OidcError};
+use crate::token::{check_token, decode_id_token, TokenRules};
+use crate::wire::{
+  decode_auth_response, encode_auth_response, encode_clear_password_response, DEFAULT_CAPABILITY,
+  MAX_TOKEN_BYTES_IN_PACKET,
+};
+
+/// Options of `openidConnectAuthResponse`.
+#[napi(object)]
+pub struct AuthResponseOptions {
+  /// The capability byte, an integer from 0 to 255. Default 1, as MySQL's own clients send
+  /// (StarRocks reads and ignores it).
+  pub capability: Option<u32>,
+  /// The largest token accepted, in bytes after surrounding whitespace is removed. Default 10 000,
+  /// MySQL's client limit. At most 16 777 210, so that the response fits one MySQL packet.
+  pub max_token_bytes: Option<u32>,
+  /// Check that the token is a well-formed JWT (three base64url parts, a JSON header with a signing
+  /// `alg` other than `none`, a JSON payload) that has not expired and is already valid. Default
+  /// `true`. `false` is for servers that take other kinds of token; emptiness, whitespace and size
+  /// are checked either way.
+  pub validate: Option<bool>,
+  /// Seconds of clock difference tolerated when checking `exp` and `nbf`. Default 30.
+  pub clock_skew_seconds: Option<f64>,
+}
+
+/// What `parseOpenidConnectAuthResponse` finds in a response.
+#[napi(object)]
+pub struct ParsedAuthResponse {
+  /// The capability byte (0 to 255).
+  pub capability: u32,
+  /// The token bytes exactly as sent.
+  pub token: Buffer,
+}
+
+/// What `inspectIdToken` finds in a token. Nothing in it is verified.
+#[napi(object, object_to_js = false, object_from_js = false)]
+pub struct IdTokenInfo {
+  /// The JOSE header, e.g. `{ alg: 'RS256', kid: '...' }`.
+  #[napi(ts_type = "Record<string, unknown>")]
+  pub header: serde_json::Value,
+  /// The claims, e.g. `{ iss, sub, aud, exp, iat }`.
+  #[napi(ts_type = "Record<string, unknown>")]
+  pub claims: serde_json::Value,
+  /// `exp` as a Date, or `null` when the token has no `exp`.
+  #[napi(ts_type = "Date | null")]
+  pub expires_at: f64,
+}
+
+/// Builds the auth-switch response that `authentication_openid_connect_client` sends: the
+/// capability byte, the token length as a MySQL length-encoded integer, then the token.
+///
+/// Surrounding whitespace (such as a token file's trailing newline) is removed first. The token
+/// must then pass the rules in `AuthResponseOptions`; a failure throws an `Error` whose `code` says
+/// which rule (`ERR_OIDC_TOKEN_EXPIRED`, ...) and whose message never contains the token.
+#[napi(ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions")]
+pub fn openid_connect_auth_response(
+  token: Unknown,
+  options: Option<Unknown>,
+) -> napi::Result<Buffer, ErrorCode> {
+  let (capability, rules) = read_auth_response_options(options)?;
+  let response = with_token_bytes(&token, |raw| {
+    let token = check_token(raw, &rules, unix_now())?;
+    Ok(encode_auth_response(capability, token))
+  })?;
+  Ok(response.into())
+}
+
+/// Builds the `mysql_clear_password` response that TiDB's `tidb_auth_token` expects: the token, then
+/// a NUL byte. The token passes the same rules as in `openidConnectAuthResponse`; `capability` is
+/// not used. Send it only over TLS: the token travels as it is.
+#[napi(ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions")]
+pub fn clear_password_auth_response(
+  token: Unknown,
+  options: Option<Unknown>,
+) -> napi::Result<Buffer, ErrorCode> {
+  let (_, rules) = read_auth_response_options(options)?;
+  let response = with_token_bytes(&token, |raw| {
+    let token = check_token(raw, &rules, unix_now())?;
+    Ok(encode_clear_password_response(token))
+  })?;
+  Ok(response.into())
+}
+
+/// Reads an auth-switch response back into its capability byte and token: for proxies and test
+/// servers. Throws `ERR_OIDC_RESPONSE_MALFORMED` when the framing is wrong (empty input, a length
+/// that starts with 0xFB or 0xFF, a length past the end, bytes after the token). The token itself
+/// is not checked.
+#[napi(ts_args_type = "response: Uint8Array")]
+pub fn parse_openid_connect_auth_response(
+  response: Unknown,
+) -> napi::Result<ParsedAuthResponse, ErrorCode> {
+  let bytes = read_bytes(&response).ok_or_else(|| {
+    OidcError::invalid_argument(format!(
+      "response must be a Buffer or Uint8Array, got {}",
+      describe_type(&response)
+    ))
+  })?;
+  let parsed = decode_auth_response(bytes)?;
+  Ok(ParsedAuthResponse {
+    capability: u32::from(parsed.capability),
+    token: parsed.token.to_vec().into(),
+  })
+}
+
+/// Decodes an ID token's header and claims without verifying its signature, e.g. to log who a
+/// connection logs in as or when its token expires. The token must be a well-formed JWT of at most
+/// 16 777 210 bytes; times are not checked.
+#[napi(
+  ts_args_type = "token: string | Uint8Array",
+  ts_return_type = "IdTokenInfo"
+)]
+pub fn inspect_id_token<'env>(
+  env: &'env Env,
+  token: Unknown,
+) -> napi::Result<Object<'env>, ErrorCode> {
+  let decoded = with_token_bytes(&token, |raw| {
+    decode_id_token(raw, MAX_TOKEN_BYTES_IN_PACKET)
+  })?;
+  let failed = napi_failure("inspectIdToken");
+  let build = || -> napi::Result<Object<'env>> {
+    let mut info = Object::new(env)?;
+    info.set("header", env.to_js_value(&decoded.header)?)?;
+    info.set("claims", env.to_js_value(&decoded.claims)?)?;
+    match decoded.expires_at {
+      Some(exp) => info.set("expiresAt", env.create_date(exp * 1000.0)?)?,
+      None => info.set("expiresAt", napi::bindgen_prelude::Null)?,
+    }
+    Ok(info)
+  };
+  build().map_err(failed)
+}
+
+fn unix_now() -> f64 {
+  SystemTime::now()
+    .duration_since(UNIX_EPOCH)
+    .map(|d| d.as_secs_f64())
+    .unwrap_or(0.0)
+}
+
+/// Runs `f` on the token's bytes: a string as UTF-8, a Buffer or Uint8Array as it is.
+fn with_token_bytes<T>(
+  token: &Unknown,
+  f: impl FnOnce(&[u8]) -> Result<T, OidcError>,
+) -> JsResult<T> {
+  if token.get_type().ok() == Some(ValueType::String) {
+    // SAFETY: the value was just checked to be a string
+    let text: String = unsafe { token.cast() }.map_err(napi_failure("token"))?;
+    return f(text.as_bytes()).map_err(Into::into);
+  }
+  match read_bytes(token) {
+    Some(bytes) => f(bytes).map_err(Into::into),
+    None => Err(
+      OidcError::invalid_argument(format!(
+        "token must be a string, Buffer or Uint8Array, got {}",
+        describe_type(token)
+      ))
+      .into(),
+    ),
+  }
+}
+
+/// The bytes of a Buffer or Uint8Array, or None for anything else.
+fn read_bytes<'a>(value: &Unknown<'a>) -> Option<&'a [u8]> {
+  if value.get_type().ok()? != ValueType::Object {
+    return None;
+  }
+  // SAFETY: the conversion checks it is a Uint8Array (Buffer is one) and fails otherwise
+  unsafe { value.cast::<&[u8]>() }.ok()
+}
+
+/// A value's kind for an error message; never the value itself, which may be a token.
+fn describe_type(value: &Unknown) -> &'static str {
+  match value.get_type() {
+    Ok(ValueType::Undefined) => "undefined",
+    Ok(ValueType::Null) => "null",
+    Ok(ValueType::Boolean) => "a boolean",
+    Ok(ValueType::Number) => "a number",
+    Ok(ValueType::String) => "a string",
+    Ok(ValueType::Symbol) => "a symbol",
+    Ok(ValueType::Object) => "an object of another kind",
+    Ok(ValueType::Function) => "a function",
+    Ok(ValueType::BigInt) => "a bigint",
+    _ => "a value of another kind",
+  }
+}
+
+fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, TokenRules)> {
+  let mut capability = DEFAULT_CAPABILITY;
+  let mut rules = TokenRules::default();
+  let Some(options) = options else {
+    return Ok((capability, rules));
+  };
+  match options.get_type().map_err(napi_failure("options"))? {
+    ValueType::Undefined | ValueType::Null => return Ok((capability, rules)),
+    ValueType::Object => {}
+    _ => {
+      return Err(
+        OidcError::invalid_argument(format!(
+          "options must be an object, got {}",
+          describe_type(&options)
+        ))
+        .into(),
+      )
+    }
+  }
+  // SAFETY: the value was just checked to be an object
+  let options: Object = unsafe { options.cast() }.map_err(napi_failure("options"))?;
+  if let Some(n) = read_number(&options, "capability")? {
+    capability = integer_in(n, 0, 255).ok_or_else(|| {
+      OidcError::invalid_argument("options.capability must be an integer from 0 to 255")
+    })? as u8;
+  }
+  if let Some(n) = read_number(&options, "maxTokenBytes")? {
+    rules.max_token_bytes = integer_in(n, 1, MAX_TOKEN_BYTES_IN_PACKET as u64).ok_or_else(|| {
+      OidcError::invalid_argument(format!(
+        "options.maxTokenBytes must be an integer from 1 to {MAX_TOKEN_BYTES_IN_PACKET}: the response must fit one \
+         MySQL packet (16 777 215 bytes)"
+      ))
+    })? as usize;
+  }
+  if let Some(n) = read_number(&options, "clockSkewSeconds")? {
+    if !(n.is_finite() && n >= 0.0) {
+      return Err(
+        OidcError::invalid_argument("options.clockSkewSeconds must be a finite number, 0 or more")
+          .into(),
+      );
+    }
+    rules.clock_skew_seconds = n;
+  }
+  if let Some(value) = read_option(&options, "validate")? {
+    if value.get_type().ok() != Some(ValueType::Boolean) {
+      return Err(OidcError::invalid_argument("options.validate must be true or false").into());
+    }
+    // SAFETY: the value was just checked to be a boolean
+    rules.validate = unsafe { value.cast::<bool>() }.map_err(napi_failure("options.validate"))?;
+  }
+  Ok((capability, rules))
+}
+
+fn read_option<'env>(options: &Object<'env>, name: &str) -> JsResult<Option<Unknown<'env>>> {
+  options
+    .get::<Unknown>(name)
+    .map_err(|_| OidcError::invalid_argument(format!("options.{name} could not be read")).into())
+}
+
+fn read_number(options: &Object, name: &str) -> JsResult<Option<f64>> {
+  let Some(value) = read_option(options, name)? else {
+    return Ok(None);
+  };
+  if value.get_type().ok() != Some(ValueType::Number) {
+    return Err(
+      OidcError::invalid_argument(format!(
+        "options.{name} must be a number, got {}",
+        describe_type(&value)
+      ))
+      .into(),
+    );
+  }
+  // SAFETY: the value was just checked to be a number
+  unsafe { value.cast::<f64>() }
+    .map(Some)
+    .map_err(napi_failure("options"))
+}
+
+fn integer_in(n: f64, min: u64, max: u64) -> Option<u64> {
+  (n.fract() == 0.0 && n >= min as f64 && n <= max as f64).then_some(n as u64)
+}
+
+impl From<napi::Error<ErrorCode>> for OidcError {
+  fn from(err: napi::Error<ErrorCode>) -> Self {
+    OidcError::new(err.status, err.reason)
+  }
+}
