@@ -1,0 +1,10 @@
+export {
+  openidConnectAuthResponse,
+  clearPasswordAuthResponse,
+  parseOpenidConnectAuthResponse,
+  inspectIdToken,
+  AuthResponseOptions,
+  ParsedAuthResponse,
+  IdTokenInfo,
+} from './index'
+export * from './lib/auth-plugin'

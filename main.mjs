@@ -1,0 +1,14 @@
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const api = require('./main.js')
+
+export const {
+  openidConnectAuthResponse,
+  clearPasswordAuthResponse,
+  parseOpenidConnectAuthResponse,
+  inspectIdToken,
+  openidConnectAuthPlugin,
+  authPlugins,
+} = api
+export default api
