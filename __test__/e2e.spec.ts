@@ -1,0 +1,276 @@
+// End to end: real mysql2, real TLS, real jose-signed JWTs, against the embedded OIDC server.
+import test, { type ExecutionContext } from 'ava'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inspect } from 'node:util'
+import mysql from 'mysql2/promise'
+
+import { authPlugins, type OpenidConnectPluginOptions } from '../main.js'
+import { startOidcServer, createIdentityProvider } from '../test-server/index.js'
+
+const ISSUER = 'https://idp.example.test'
+const providers = Promise.all([
+  createIdentityProvider({ issuer: ISSUER, alg: 'RS256' }),
+  createIdentityProvider({ issuer: ISSUER, alg: 'ES256' }),
+  createIdentityProvider({ issuer: ISSUER, alg: 'HS256' }),
+  createIdentityProvider({ issuer: 'https://evil.example.test', alg: 'RS256' }),
+])
+const dirs: string[] = []
+test.after.always(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-e2e-'))
+  dirs.push(dir)
+  return dir
+}
+
+async function serve(t: ExecutionContext, options: Record<string, unknown> = {}) {
+  const [rsa] = await providers
+  const server = await startOidcServer({ identityProviders: [rsa], users: { alice: {} }, ...options })
+  t.teardown(() => server.close())
+  return server
+}
+
+/** mysql2 options for `server` with this package's plugins; TLS verified against the server's CA. */
+function clientOptions(server: any, plugin: OpenidConnectPluginOptions, extra: Record<string, unknown> = {}) {
+  const where = server.socketPath ? { socketPath: server.socketPath } : { host: server.host, port: server.port }
+  const ssl = server.ca ? { ssl: { ca: server.ca } } : {}
+  return { ...where, ...ssl, user: 'alice', authPlugins: authPlugins(plugin), ...extra }
+}
+
+async function currentUser(options: Record<string, unknown>) {
+  const connection = await mysql.createConnection(options)
+  try {
+    const [rows] = await connection.query('SELECT CURRENT_USER()')
+    return (rows as any[])[0]['CURRENT_USER()']
+  } finally {
+    await connection.end()
+  }
+}
+
+async function connectError(options: Record<string, unknown>) {
+  try {
+    const connection = await mysql.createConnection(options)
+    await connection.end()
+  } catch (err) {
+    return err as Error & { code?: string; errno?: number; oidcCode?: string; fatal?: boolean }
+  }
+  throw new Error('expected the connection to fail')
+}
+
+async function token(claims: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
+  const [rsa] = await providers
+  return rsa.signIdToken({ sub: 'alice', aud: 'mysql', ...claims }, options)
+}
+
+for (const mode of ['mysql-enterprise', 'percona', 'starrocks']) {
+  test(`${mode}: logs in over TLS and over a Unix socket`, async (t) => {
+    const overTls = await serve(t, { mode })
+    t.is(await currentUser(clientOptions(overTls, { token: await token() })), 'alice@%')
+    t.like(overTls.authLog[0], { plugin: 'authentication_openid_connect_client', capability: 1, transport: 'tls', ok: true })
+
+    const socketPath = join(tempDir(), 'mysql.sock')
+    const overSocket = await serve(t, { mode, tls: false, socketPath })
+    t.is(await currentUser(clientOptions(overSocket, { getToken: () => token() })), 'alice@%')
+    t.like(overSocket.authLog[0], { transport: 'unix', ok: true })
+  })
+}
+
+test('tidb: the token goes through mysql_clear_password with cleartext: true', async (t) => {
+  const server = await serve(t, { mode: 'tidb' })
+  t.is(await currentUser(clientOptions(server, { token: await token(), cleartext: true })), 'alice@%')
+  t.like(server.authLog[0], { plugin: 'mysql_clear_password', transport: 'tls', ok: true })
+  const refused = await connectError(clientOptions(server, { token: await token() }))
+  t.is(refused.code, 'MYSQL_CLEAR_PASSWORD_NOT_ENABLED')
+})
+
+test('plain TCP: the plugin refuses to send, unless allowInsecureTransport is true', async (t) => {
+  const server = await serve(t, { tls: false, requireSecureTransport: false })
+  const err = await connectError(clientOptions(server, { token: await token() }))
+  t.is(err.code, 'ERR_OIDC_INSECURE_TRANSPORT')
+  t.is(err.oidcCode, 'ERR_OIDC_INSECURE_TRANSPORT')
+  t.regex(err.message, /`ssl` option/)
+  t.is(server.authLog.filter((entry: any) => entry.tokenBytes > 0).length, 0, 'no token reached the server')
+  t.is(await currentUser(clientOptions(server, { token: await token(), allowInsecureTransport: true })), 'alice@%')
+})
+
+test('mysql2 verifies the server certificate: an unknown server gets no token', async (t) => {
+  const server = await serve(t)
+  const err = await connectError({ ...clientOptions(server, { token: await token() }), ssl: {} })
+  t.is(err.code, 'HANDSHAKE_SSL_ERROR')
+  t.regex(err.message, /self[- ]signed|unable to verify|certificate/i)
+  t.is(server.authLog.length, 0, 'nothing was sent before the certificate check')
+})
+
+test('the server refuses wrong user, issuer, audience and signature with 1045', async (t) => {
+  const server = await serve(t, { audience: 'mysql' })
+  const [rsa, , , evil] = await providers
+  const cases: Array<[string, Promise<string>, RegExp]> = [
+    ['wrong user', token({ sub: 'bob' }), /does not match/],
+    ['wrong issuer', evil.signIdToken({ sub: 'alice', aud: 'mysql' }), /untrusted issuer/],
+    ['wrong audience', token({ aud: 'other-service' }), /audience/],
+    ['bad signature', rsa.signWithForeignKey({ sub: 'alice', aud: 'mysql' }), /signature/],
+  ]
+  for (const [name, signed, reason] of cases) {
+    const err = await connectError(clientOptions(server, { token: await signed }))
+    t.is(err.errno, 1045, name)
+    t.is(err.code, 'ER_ACCESS_DENIED_ERROR', name)
+    t.regex(err.message, reason, name)
+  }
+})
+
+test('an expired token is refused client-side with its code, and never sent', async (t) => {
+  const server = await serve(t)
+  const expired = await token({}, { expiresIn: -120 })
+  for (const source of [{ token: expired }, { getToken: async () => expired }]) {
+    const err = await connectError(clientOptions(server, source))
+    t.is(err.oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
+    t.regex(err.message, /expired at/)
+    t.true(err.fatal)
+  }
+  t.is(server.authLog.filter((entry: any) => entry.tokenBytes > 0).length, 0)
+})
+
+/** An HS256 token of exactly `size` bytes, padded with a claim (Percona takes HS256). */
+async function tokenOfSize(size: number) {
+  const [, , hmac] = await providers
+  const sign = (pad: number, headerPad: string) =>
+    hmac.signIdToken({ sub: 'alice', pad: 'p'.repeat(pad) }, { header: { x: headerPad } }) as Promise<string>
+  // base64url grows 4 characters per 3 bytes: start near the answer, then step through both knobs
+  const estimate = Math.max(0, Math.floor(((size - (await sign(0, '')).length) * 3) / 4) - 3)
+  for (let pad = estimate; pad < estimate + 8; pad++) {
+    for (const headerPad of ['', 'x', 'xx']) {
+      const signed = await sign(pad, headerPad)
+      if (signed.length === size) return signed
+    }
+  }
+  throw new Error(`cannot make a token of ${size} bytes`)
+}
+
+test('tokens of 250, 251 and 9000 bytes log in (1- and 3-byte length headers)', async (t) => {
+  const [, , hmac] = await providers
+  const server = await serve(t, { mode: 'percona', identityProviders: [hmac] })
+  for (const size of [250, 251, 9000]) {
+    const sized = await tokenOfSize(size)
+    t.is(await currentUser(clientOptions(server, { token: sized })), 'alice@%', `size ${size}`)
+    t.is(server.authLog.at(-1).tokenBytes, size)
+  }
+})
+
+test('a rotated token file is picked up by the next connection', async (t) => {
+  const server = await serve(t, { users: { alice: {}, bob: {} } })
+  const file = join(tempDir(), 'token')
+  const plugin = { tokenFile: file }
+  writeFileSync(file, `${await token({ sub: 'alice' })}\n`)
+  t.is(await currentUser(clientOptions(server, plugin)), 'alice@%')
+  writeFileSync(file, `${await token({ sub: 'bob' })}\n`)
+  t.is(await currentUser(clientOptions(server, plugin, { user: 'bob' })), 'bob@%')
+})
+
+test('an async getToken is given the connection context', async (t) => {
+  const server = await serve(t)
+  const contexts: unknown[] = []
+  const getToken = async (context: unknown) => {
+    contexts.push(context)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    return token()
+  }
+  t.is(await currentUser(clientOptions(server, { getToken }, { database: 'app' })), 'alice@%')
+  t.like(contexts[0], { user: 'alice', host: '127.0.0.1', port: server.port, database: 'app' })
+})
+
+test('a cold pool of 200 connections calls getToken once', async (t) => {
+  const server = await serve(t)
+  let calls = 0
+  const getToken = async () => {
+    calls++
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    return token()
+  }
+  const pool = mysql.createPool({ ...clientOptions(server, { getToken }), connectionLimit: 200, maxIdle: 200 })
+  t.teardown(() => pool.end())
+  const connections = await Promise.all(Array.from({ length: 200 }, () => pool.getConnection()))
+  t.is(new Set(connections.map((c: any) => c.threadId)).size, 200)
+  connections.forEach((c) => c.release())
+  t.is(calls, 1)
+  t.is(server.authLog.filter((entry: any) => entry.ok).length, 200)
+})
+
+test('a provider that throws, rejects or hangs fails those connections cleanly; the pool recovers', async (t) => {
+  const server = await serve(t)
+  let behaviour: 'throw' | 'reject' | 'hang' | 'ok' = 'throw'
+  const getToken = () => {
+    if (behaviour === 'throw') throw new Error('provider crashed')
+    if (behaviour === 'reject') return Promise.reject(new Error('provider down'))
+    if (behaviour === 'hang') return new Promise<string>(() => {})
+    return token()
+  }
+  const pool = mysql.createPool({ ...clientOptions(server, { getToken, tokenTimeoutMs: 300 }), connectionLimit: 5 })
+  t.teardown(() => pool.end())
+  const expected = { throw: 'ERR_OIDC_TOKEN_SOURCE', reject: 'ERR_OIDC_TOKEN_SOURCE', hang: 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT' }
+  for (const failing of ['throw', 'reject', 'hang'] as const) {
+    behaviour = failing
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => pool.query('SELECT 1')))
+    for (const result of results) {
+      t.is(result.status, 'rejected')
+      const err = (result as PromiseRejectedResult).reason
+      t.is(err.oidcCode, expected[failing], failing)
+      t.true(err.message.includes(expected[failing]), 'the code survives in the message too')
+    }
+  }
+  behaviour = 'ok'
+  const [rows] = await pool.query('SELECT 1')
+  t.deepEqual(rows, [{ 1: 1 }])
+})
+
+test('mysql2 overwrites code on async failures: oidcCode and the message keep it', async (t) => {
+  const server = await serve(t)
+  const expired = await token({}, { expiresIn: -120 })
+  const asyncFailure = await connectError(clientOptions(server, { getToken: async () => expired }))
+  t.is(asyncFailure.code, 'AUTH_SWITCH_PLUGIN_ERROR')
+  t.is(asyncFailure.oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
+  t.regex(asyncFailure.message, /^authentication_openid_connect_client: .*\[ERR_OIDC_TOKEN_EXPIRED\]$/)
+  const syncFailure = await connectError(clientOptions(server, { token: expired }))
+  t.is(syncFailure.code, 'ERR_OIDC_TOKEN_EXPIRED')
+})
+
+test('the server asking a second time gets nothing more', async (t) => {
+  const server = await serve(t, { fault: 'more-data-after-response' })
+  const err = await connectError(clientOptions(server, { token: await token() }))
+  t.is(err.oidcCode, 'ERR_OIDC_UNEXPECTED_REQUEST')
+  t.is(server.authLog[0].secondResponse, false)
+})
+
+test('no token reaches an error, a log line or util.inspect', async (t) => {
+  const server = await serve(t, { audience: 'mysql' })
+  const good = await token()
+  const expired = await token({}, { expiresIn: -120 })
+  const wrongAudience = await token({ aud: 'other' })
+  const logged: string[] = []
+  const originals = { log: console.log, warn: console.warn, error: console.error, info: console.info, debug: console.debug }
+  for (const name of Object.keys(originals) as Array<keyof typeof originals>) {
+    console[name] = (...args: unknown[]) => logged.push(args.map((a) => inspect(a)).join(' '))
+  }
+  const texts: string[] = []
+  try {
+    const plain = await serve(t, { tls: false, requireSecureTransport: false })
+    const attempts = [
+      clientOptions(server, { token: expired }),
+      clientOptions(server, { getToken: async () => expired }),
+      clientOptions(server, { token: wrongAudience }),
+      clientOptions(plain, { token: good }),
+      clientOptions(server, { tokenFile: join(tempDir(), 'missing') }),
+    ]
+    for (const options of attempts) {
+      const err = await connectError(options)
+      texts.push(err.message, String(err.stack), inspect(err, { depth: 5 }))
+    }
+    texts.push(inspect(authPlugins({ token: good }), { depth: 5, showHidden: true }))
+    texts.push(inspect(server.authLog, { depth: 5 }))
+  } finally {
+    Object.assign(console, originals)
+  }
+  texts.push(...logged)
+  const pieces = [good, expired, wrongAudience].flatMap((jwt) => jwt.split('.')).filter((piece) => piece.length >= 8)
+  for (const text of texts) for (const piece of pieces) t.false(text.includes(piece), 'a token piece leaked')
+})
