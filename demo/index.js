@@ -1,16 +1,64 @@
 'use strict'
-// Until the mysql2 plugin lands: sign a token as a local identity provider would and print its response.
-const { SignJWT, generateKeyPair } = require('jose')
-const { openidConnectAuthResponse, parseOpenidConnectAuthResponse, inspectIdToken } = require('../main.js')
+// The demo: log in to a MySQL-protocol server with an OpenID Connect ID token through mysql2.
+//
+//   npm run demo                      embedded server (TLS) + a local identity provider
+//   MYSQL_HOST=db.example.com MYSQL_USER=alice OIDC_TOKEN_FILE=/path/to/token npm run demo
+//                                     your real server (MYSQL_PORT, MYSQL_SSL_CA optional)
 
-async function main() {
-  const { privateKey } = await generateKeyPair('RS256')
-  const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('5m').sign(privateKey)
-  const response = openidConnectAuthResponse(token)
-  const { capability, token: sent } = parseOpenidConnectAuthResponse(response)
-  console.log(`response: ${response.length} bytes, capability ${capability}, token ${sent.length} bytes for sub ${inspectIdToken(token).claims.sub}`)
+const fs = require('node:fs')
+const mysql = require('mysql2/promise')
+
+const { authPlugins, inspectIdToken } = require('../main.js')
+
+async function loginAndShowUser(options, label) {
+  const connection = await mysql.createConnection(options)
+  try {
+    const [rows] = await connection.query('SELECT CURRENT_USER()')
+    console.log(`${label}: logged in as ${rows[0]['CURRENT_USER()']}`)
+  } finally {
+    await connection.end()
+  }
 }
-main().catch((err) => {
-  console.error(err.message)
+
+async function embeddedDemo() {
+  const { startOidcServer, createIdentityProvider } = require('../test-server/index.js')
+  const idp = await createIdentityProvider({ issuer: 'https://idp.demo.test', alg: 'RS256' })
+  const server = await startOidcServer({ mode: 'mysql-enterprise', identityProviders: [idp], users: { alice: {} } })
+  try {
+    console.log(`embedded MySQL Enterprise-style server on ${server.host}:${server.port} (TLS, authentication_openid_connect)`)
+    const getToken = async () => {
+      const token = await idp.signIdToken({ sub: 'alice' }, { expiresIn: '5m' })
+      const { claims, expiresAt } = inspectIdToken(token)
+      console.log(`identity provider issued an RS256 ID token for sub=${claims.sub}, expires ${expiresAt.toISOString()}`)
+      return token
+    }
+    await loginAndShowUser(
+      { host: server.host, port: server.port, user: 'alice', ssl: { ca: server.ca }, authPlugins: authPlugins({ getToken }) },
+      'mysql2',
+    )
+  } finally {
+    await server.close()
+  }
+}
+
+async function realServerDemo(env) {
+  const options = {
+    host: env.MYSQL_HOST,
+    port: env.MYSQL_PORT ? Number(env.MYSQL_PORT) : 3306,
+    user: env.MYSQL_USER,
+    ssl: env.MYSQL_SSL_CA ? { ca: fs.readFileSync(env.MYSQL_SSL_CA) } : {},
+    authPlugins: authPlugins({ tokenFile: env.OIDC_TOKEN_FILE }),
+  }
+  await loginAndShowUser(options, `${options.host}:${options.port}`)
+}
+
+const env = process.env
+const real = ['MYSQL_HOST', 'MYSQL_USER', 'OIDC_TOKEN_FILE'].filter((name) => env[name])
+if (real.length > 0 && real.length < 3) {
+  console.error('set all of MYSQL_HOST, MYSQL_USER and OIDC_TOKEN_FILE to use a real server (or none for the demo)')
+  process.exit(2)
+}
+;(real.length === 3 ? realServerDemo(env) : embeddedDemo()).catch((err) => {
+  console.error(`demo failed: ${err.message}${err.oidcCode ? ` (${err.oidcCode})` : ''}`)
   process.exit(1)
 })
