@@ -26,7 +26,7 @@ test('with MYSQL_HOST, MYSQL_USER and OIDC_TOKEN_FILE it logs in to that server'
     rmSync(dir, { recursive: true, force: true })
   })
   writeFileSync(join(dir, 'token'), `${await idp.signIdToken({ sub: 'carol' })}\n`)
-  writeFileSync(join(dir, 'ca.pem'), server.ca)
+  writeFileSync(join(dir, 'ca.pem'), server.ca!)
   const env = {
     PATH: process.env.PATH,
     MYSQL_HOST: server.host,
