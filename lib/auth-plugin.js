@@ -4,7 +4,7 @@ const {
   openidConnectAuthResponse,
   clearPasswordAuthResponse,
   inspectIdToken,
-} = require('../index.js')
+} = require('./binding.js')
 const { PLUGIN_NAME, pluginError, asPluginError } = require('./errors.js')
 const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
 
