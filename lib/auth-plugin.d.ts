@@ -52,6 +52,7 @@ export type OidcErrorCode =
   | 'ERR_OIDC_TOKEN_SOURCE'
   | 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT'
   | 'ERR_OIDC_UNEXPECTED_REQUEST'
+  | 'ERR_OIDC_NO_BINARY'
 
 /** A mysql2 auth plugin that logs in with an OpenID Connect ID token. */
 export declare function openidConnectAuthPlugin(options?: OpenidConnectPluginOptions): OpenidConnectAuthPlugin
