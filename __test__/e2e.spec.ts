@@ -7,7 +7,7 @@ import { inspect } from 'node:util'
 import mysql from 'mysql2/promise'
 
 import { authPlugins, type OpenidConnectPluginOptions } from '../main.js'
-import { startOidcServer, createIdentityProvider } from '../test-server/index.js'
+import { startOidcServer, createIdentityProvider, localSocketPath } from '../test-server/index.js'
 
 const ISSUER = 'https://idp.example.test'
 const providers = Promise.all([
@@ -72,8 +72,7 @@ for (const mode of ['mysql-enterprise', 'percona', 'starrocks', 'tidb']) {
     t.is(await currentUser(clientOptions(overTls, { token: await token(), cleartext: tidb })), 'alice@%')
     t.like(overTls.authLog[0], { ...expected, transport: 'tls', ok: true })
 
-    const socketPath = join(tempDir(), 'mysql.sock')
-    const overSocket = await serve(t, { mode, tls: false, socketPath })
+    const overSocket = await serve(t, { mode, tls: false, socketPath: localSocketPath() })
     t.is(await currentUser(clientOptions(overSocket, { getToken: () => token(), cleartext: tidb })), 'alice@%')
     t.like(overSocket.authLog[0], { ...expected, transport: 'unix', ok: true })
   })

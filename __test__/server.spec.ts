@@ -36,6 +36,7 @@ const requireFromRoot = createRequire(path.join(repoRoot, 'package.json'))
 const testServer = requireFromRoot('./test-server/index.js') as {
   startOidcServer(options: Record<string, unknown>): Promise<OidcServer>
   createIdentityProvider(options: { issuer: string; alg?: string }): Promise<IdentityProvider>
+  localSocketPath(name?: string): string
 }
 const protocol = requireFromRoot('./test-server/protocol.js')
 
@@ -102,7 +103,7 @@ for (const mode of ['mysql-enterprise', 'percona', 'starrocks', 'tidb']) {
 }
 
 test('a Unix socket without TLS counts as secure', async (t) => {
-  const socketPath = path.join(os.tmpdir(), `oidc-server-${process.pid}-${Date.now()}.sock`)
+  const socketPath = testServer.localSocketPath()
   const server = await startServer(t, { socketPath, tls: false })
   t.is(server.ca, undefined)
   t.is(await loginAndAsk(clientOptions(server, await rsa.signIdToken({ sub: 'alice' }))), 'alice@%')
@@ -262,7 +263,7 @@ test('fault slow-handshake delays the greeting by 2 s', async (t) => {
 })
 
 test('close() ends open connections, stops listening and removes the socket file', async (t) => {
-  const socketPath = path.join(os.tmpdir(), `oidc-close-${process.pid}-${Date.now()}.sock`)
+  const socketPath = testServer.localSocketPath('oidc-close')
   const tcp = await testServer.startOidcServer({ identityProviders: [rsa], users: { alice: {} } })
   const unix = await testServer.startOidcServer({ identityProviders: [rsa], users: { alice: {} }, socketPath, tls: false })
   const token = await rsa.signIdToken({ sub: 'alice' })

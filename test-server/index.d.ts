@@ -68,3 +68,5 @@ export interface OidcServer {
 
 export declare function startOidcServer(options?: ServerOptions): Promise<OidcServer>
 export declare function createIdentityProvider(options?: { issuer?: string; alg?: string }): Promise<IdentityProvider>
+/** A fresh local socket path: a Unix socket file, or a named pipe on Windows. */
+export declare function localSocketPath(name?: string): string

@@ -15,13 +15,18 @@
  *     tls: true,                     // true: generated cert; { key, cert }: these PEMs; false: no CLIENT_SSL
  *     requireSecureTransport: true,  // refuse a token sent over plain TCP (TLS and Unix sockets are secure)
  *     socketPath: undefined,         // listen on this Unix socket instead of 127.0.0.1:<ephemeral port>
- *     fault: undefined,              // one of FAULTS, for client hardening tests
+ *     fault: undefined,              // one of FAULTS, or (connectionNumber) => fault | undefined
  *   })
+ *   A user given a `password` (users: { bob: { password: 'pw' } }) logs in with mysql_native_password
+ *   instead, as a baseline for benchmarks.
  *   server.host, server.port, server.socketPath, server.ca, server.authLog, server.openConnections
  *   await server.close()
  */
 
+const crypto = require('node:crypto')
 const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
 const net = require('node:net')
 const tls = require('node:tls')
 const { Connection, MODES, FAULTS, OIDC_CLIENT_PLUGIN } = require('./server')
@@ -31,13 +36,14 @@ const { getSelfSignedCertificate } = require('./certs')
 function normalizeOptions(options) {
   const mode = options.mode || 'mysql-enterprise'
   if (!MODES[mode]) throw new TypeError(`unknown mode ${mode}; expected one of ${Object.keys(MODES).join(', ')}`)
-  if (options.fault !== undefined && !FAULTS.includes(options.fault)) throw new TypeError(`unknown fault ${options.fault}`)
+  const { fault } = options
+  if (fault !== undefined && typeof fault !== 'function' && !FAULTS.includes(fault)) throw new TypeError(`unknown fault ${fault}`)
   const providerList =
     options.identityProviders || (options.issuer ? [{ issuer: options.issuer, jwks: options.jwks, secret: options.secret }] : [])
   if (!providerList.length) throw new TypeError('startOidcServer needs identityProviders (or issuer + jwks)')
   const users = {}
   for (const [name, account] of Object.entries(options.users || {})) {
-    users[name] = { principal: account && account.principal !== undefined ? account.principal : name }
+    users[name] = { principal: account && account.principal !== undefined ? account.principal : name, password: account && account.password }
   }
   return {
     mode,
@@ -80,7 +86,8 @@ async function startOidcServer(options = {}) {
   const listener = net.createServer((socket) => {
     state.sockets.add(socket)
     socket.on('close', () => state.sockets.delete(socket))
-    state.connections.add(new Connection(state, socket))
+    const connection = new Connection(state, socket)
+    if (!connection.closed) state.connections.add(connection) // an unknown chosen fault closes it at once
   })
   await listen(listener, config.socketPath)
   let closing = null
@@ -101,7 +108,7 @@ async function startOidcServer(options = {}) {
         closing ||
         new Promise((resolve) => {
           listener.close(() => {
-            if (config.socketPath) fs.rmSync(config.socketPath, { force: true })
+            if (config.socketPath && process.platform !== 'win32') fs.rmSync(config.socketPath, { force: true })
             resolve()
           })
           for (const connection of state.connections) connection.destroy()
@@ -112,8 +119,15 @@ async function startOidcServer(options = {}) {
   }
 }
 
+/** A fresh local socket path: a Unix socket file, or a named pipe on Windows (mysql2 takes both as socketPath). */
+function localSocketPath(name = 'oidc-server') {
+  const unique = `${name}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`
+  return process.platform === 'win32' ? `\\\\.\\pipe\\${unique}` : path.join(os.tmpdir(), `${unique}.sock`)
+}
+
 module.exports = {
   startOidcServer,
+  localSocketPath,
   createIdentityProvider,
   getSelfSignedCertificate,
   MODES: Object.keys(MODES),
