@@ -8,11 +8,10 @@ use napi::ValueType;
 use napi_derive::napi;
 
 use crate::errors::{napi_failure, ErrorCode, JsResult, OidcError};
-use crate::token::{check_token, decode_id_token, TokenRules};
-use crate::wire::{
-  decode_auth_response, encode_auth_response, encode_clear_password_response, DEFAULT_CAPABILITY,
-  MAX_TOKEN_BYTES_IN_PACKET,
-};
+use crate::js_bytes::{buffer_from_parts, with_string_utf8};
+use crate::options::read_auth_response_options;
+use crate::token::{check_token, decode_id_token};
+use crate::wire::{auth_response_head, decode_auth_response, MAX_TOKEN_BYTES_IN_PACKET};
 
 /// Options of `openidConnectAuthResponse`.
 #[napi(object)]
@@ -33,7 +32,7 @@ pub struct AuthResponseOptions {
 }
 
 /// What `parseOpenidConnectAuthResponse` finds in a response.
-#[napi(object)]
+#[napi(object, object_to_js = false, object_from_js = false)]
 pub struct ParsedAuthResponse {
   /// The capability byte (0 to 255).
   pub capability: u32,
@@ -61,43 +60,54 @@ pub struct IdTokenInfo {
 /// Surrounding whitespace (such as a token file's trailing newline) is removed first. The token
 /// must then pass the rules in `AuthResponseOptions`; a failure throws an `Error` whose `code` says
 /// which rule (`ERR_OIDC_TOKEN_EXPIRED`, ...) and whose message never contains the token.
-#[napi(ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions")]
-pub fn openid_connect_auth_response(
+#[napi(
+  ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions",
+  ts_return_type = "Buffer"
+)]
+pub fn openid_connect_auth_response<'env>(
+  env: &'env Env,
   token: Unknown,
   options: Option<Unknown>,
-) -> napi::Result<Buffer, ErrorCode> {
+) -> napi::Result<Unknown<'env>, ErrorCode> {
   let (capability, rules) = read_auth_response_options(options)?;
-  let response = with_token_bytes(&token, |raw| {
-    let token = check_token(raw, &rules, unix_now())?;
-    Ok(encode_auth_response(capability, token))
-  })?;
-  Ok(response.into())
+  with_token_bytes(env, &token, |raw| {
+    let token = check_token(raw, &rules, now_if(rules.validate))?;
+    let (head, head_len) = auth_response_head(capability, token.len());
+    buffer_from_parts(env, &[&head[..head_len], token]).map_err(napi_failure("response"))
+  })
 }
 
 /// Builds the `mysql_clear_password` response that TiDB's `tidb_auth_token` expects: the token, then
 /// a NUL byte. The token passes the same rules as in `openidConnectAuthResponse`; `capability` is
 /// not used. Send it only over TLS: the token travels as it is.
-#[napi(ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions")]
-pub fn clear_password_auth_response(
+#[napi(
+  ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions",
+  ts_return_type = "Buffer"
+)]
+pub fn clear_password_auth_response<'env>(
+  env: &'env Env,
   token: Unknown,
   options: Option<Unknown>,
-) -> napi::Result<Buffer, ErrorCode> {
+) -> napi::Result<Unknown<'env>, ErrorCode> {
   let (_, rules) = read_auth_response_options(options)?;
-  let response = with_token_bytes(&token, |raw| {
-    let token = check_token(raw, &rules, unix_now())?;
-    Ok(encode_clear_password_response(token))
-  })?;
-  Ok(response.into())
+  with_token_bytes(env, &token, |raw| {
+    let token = check_token(raw, &rules, now_if(rules.validate))?;
+    buffer_from_parts(env, &[token, &[0]]).map_err(napi_failure("response"))
+  })
 }
 
 /// Reads an auth-switch response back into its capability byte and token: for proxies and test
 /// servers. Throws `ERR_OIDC_RESPONSE_MALFORMED` when the framing is wrong (empty input, a length
 /// that starts with 0xFB or 0xFF, a length past the end, bytes after the token). The token itself
 /// is not checked.
-#[napi(ts_args_type = "response: Uint8Array")]
-pub fn parse_openid_connect_auth_response(
+#[napi(
+  ts_args_type = "response: Uint8Array",
+  ts_return_type = "ParsedAuthResponse"
+)]
+pub fn parse_openid_connect_auth_response<'env>(
+  env: &'env Env,
   response: Unknown,
-) -> napi::Result<ParsedAuthResponse, ErrorCode> {
+) -> napi::Result<Object<'env>, ErrorCode> {
   let bytes = read_bytes(&response).ok_or_else(|| {
     OidcError::invalid_argument(format!(
       "response must be a Buffer or Uint8Array, got {}",
@@ -105,10 +115,14 @@ pub fn parse_openid_connect_auth_response(
     ))
   })?;
   let parsed = decode_auth_response(bytes)?;
-  Ok(ParsedAuthResponse {
-    capability: u32::from(parsed.capability),
-    token: parsed.token.to_vec().into(),
-  })
+  let build = || -> napi::Result<Object<'env>> {
+    let mut result = Object::new(env)?;
+    result.set("capability", u32::from(parsed.capability))?;
+    // a copy in a pooled Buffer: the input may be reused by its owner
+    result.set("token", buffer_from_parts(env, &[parsed.token])?)?;
+    Ok(result)
+  };
+  build().map_err(napi_failure("parseOpenidConnectAuthResponse"))
 }
 
 /// Decodes an ID token's header and claims without verifying its signature, e.g. to log who a
@@ -122,8 +136,8 @@ pub fn inspect_id_token<'env>(
   env: &'env Env,
   token: Unknown,
 ) -> napi::Result<Object<'env>, ErrorCode> {
-  let decoded = with_token_bytes(&token, |raw| {
-    decode_id_token(raw, MAX_TOKEN_BYTES_IN_PACKET)
+  let decoded = with_token_bytes(env, &token, |raw| {
+    Ok(decode_id_token(raw, MAX_TOKEN_BYTES_IN_PACKET)?)
   })?;
   let failed = napi_failure("inspectIdToken");
   let build = || -> napi::Result<Object<'env>> {
@@ -139,6 +153,15 @@ pub fn inspect_id_token<'env>(
   build().map_err(failed)
 }
 
+/// The clock is read only when the rules look at `exp` and `nbf`.
+fn now_if(needed: bool) -> f64 {
+  if needed {
+    unix_now()
+  } else {
+    0.0
+  }
+}
+
 fn unix_now() -> f64 {
   SystemTime::now()
     .duration_since(UNIX_EPOCH)
@@ -148,16 +171,15 @@ fn unix_now() -> f64 {
 
 /// Runs `f` on the token's bytes: a string as UTF-8, a Buffer or Uint8Array as it is.
 fn with_token_bytes<T>(
+  env: &Env,
   token: &Unknown,
-  f: impl FnOnce(&[u8]) -> Result<T, OidcError>,
+  f: impl FnOnce(&[u8]) -> JsResult<T>,
 ) -> JsResult<T> {
   if token.get_type().ok() == Some(ValueType::String) {
-    // SAFETY: the value was just checked to be a string
-    let text: String = unsafe { token.cast() }.map_err(napi_failure("token"))?;
-    return f(text.as_bytes()).map_err(Into::into);
+    return with_string_utf8(env, token, f).map_err(napi_failure("token"))?;
   }
   match read_bytes(token) {
-    Some(bytes) => f(bytes).map_err(Into::into),
+    Some(bytes) => f(bytes),
     None => Err(
       OidcError::invalid_argument(format!(
         "token must be a string, Buffer or Uint8Array, got {}",
@@ -178,7 +200,7 @@ fn read_bytes<'a>(value: &Unknown<'a>) -> Option<&'a [u8]> {
 }
 
 /// A value's kind for an error message; never the value itself, which may be a token.
-fn describe_type(value: &Unknown) -> &'static str {
+pub(crate) fn describe_type(value: &Unknown) -> &'static str {
   match value.get_type() {
     Ok(ValueType::Undefined) => "undefined",
     Ok(ValueType::Null) => "null",
@@ -191,88 +213,6 @@ fn describe_type(value: &Unknown) -> &'static str {
     Ok(ValueType::BigInt) => "a bigint",
     _ => "a value of another kind",
   }
-}
-
-fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, TokenRules)> {
-  let mut capability = DEFAULT_CAPABILITY;
-  let mut rules = TokenRules::default();
-  let Some(options) = options else {
-    return Ok((capability, rules));
-  };
-  match options.get_type().map_err(napi_failure("options"))? {
-    ValueType::Undefined | ValueType::Null => return Ok((capability, rules)),
-    ValueType::Object => {}
-    _ => {
-      return Err(
-        OidcError::invalid_argument(format!(
-          "options must be an object, got {}",
-          describe_type(&options)
-        ))
-        .into(),
-      )
-    }
-  }
-  // SAFETY: the value was just checked to be an object
-  let options: Object = unsafe { options.cast() }.map_err(napi_failure("options"))?;
-  if let Some(n) = read_number(&options, "capability")? {
-    capability = integer_in(n, 0, 255).ok_or_else(|| {
-      OidcError::invalid_argument("options.capability must be an integer from 0 to 255")
-    })? as u8;
-  }
-  if let Some(n) = read_number(&options, "maxTokenBytes")? {
-    rules.max_token_bytes = integer_in(n, 1, MAX_TOKEN_BYTES_IN_PACKET as u64).ok_or_else(|| {
-      OidcError::invalid_argument(format!(
-        "options.maxTokenBytes must be an integer from 1 to {MAX_TOKEN_BYTES_IN_PACKET}: the response must fit one \
-         MySQL packet (16 777 215 bytes)"
-      ))
-    })? as usize;
-  }
-  if let Some(n) = read_number(&options, "clockSkewSeconds")? {
-    if !(n.is_finite() && n >= 0.0) {
-      return Err(
-        OidcError::invalid_argument("options.clockSkewSeconds must be a finite number, 0 or more")
-          .into(),
-      );
-    }
-    rules.clock_skew_seconds = n;
-  }
-  if let Some(value) = read_option(&options, "validate")? {
-    if value.get_type().ok() != Some(ValueType::Boolean) {
-      return Err(OidcError::invalid_argument("options.validate must be true or false").into());
-    }
-    // SAFETY: the value was just checked to be a boolean
-    rules.validate = unsafe { value.cast::<bool>() }.map_err(napi_failure("options.validate"))?;
-  }
-  Ok((capability, rules))
-}
-
-fn read_option<'env>(options: &Object<'env>, name: &str) -> JsResult<Option<Unknown<'env>>> {
-  options
-    .get::<Unknown>(name)
-    .map_err(|_| OidcError::invalid_argument(format!("options.{name} could not be read")).into())
-}
-
-fn read_number(options: &Object, name: &str) -> JsResult<Option<f64>> {
-  let Some(value) = read_option(options, name)? else {
-    return Ok(None);
-  };
-  if value.get_type().ok() != Some(ValueType::Number) {
-    return Err(
-      OidcError::invalid_argument(format!(
-        "options.{name} must be a number, got {}",
-        describe_type(&value)
-      ))
-      .into(),
-    );
-  }
-  // SAFETY: the value was just checked to be a number
-  unsafe { value.cast::<f64>() }
-    .map(Some)
-    .map_err(napi_failure("options"))
-}
-
-fn integer_in(n: f64, min: u64, max: u64) -> Option<u64> {
-  (n.fract() == 0.0 && n >= min as f64 && n <= max as f64).then_some(n as u64)
 }
 
 impl From<napi::Error<ErrorCode>> for OidcError {

@@ -43,12 +43,24 @@ pub fn put_lenenc_int(out: &mut impl BufMut, len: u64) {
   }
 }
 
+/// Longest capability byte plus length header: 1 + 9.
+pub const MAX_HEAD_BYTES: usize = 10;
+
+/// The capability byte and length header that precede a token of `len` bytes, and their size.
+pub fn auth_response_head(capability: u8, len: usize) -> ([u8; MAX_HEAD_BYTES], usize) {
+  let mut head = [0u8; MAX_HEAD_BYTES];
+  let mut free = &mut head[..];
+  free.put_u8(capability);
+  put_lenenc_int(&mut free, len as u64);
+  let used = MAX_HEAD_BYTES - free.len();
+  (head, used)
+}
+
 /// Builds the auth-switch response payload in one allocation of the exact size.
 pub fn encode_auth_response(capability: u8, token: &[u8]) -> Vec<u8> {
-  let len = token.len() as u64;
-  let mut out = Vec::with_capacity(1 + lenenc_int_size(len) + token.len());
-  out.put_u8(capability);
-  put_lenenc_int(&mut out, len);
+  let (head, head_len) = auth_response_head(capability, token.len());
+  let mut out = Vec::with_capacity(head_len + token.len());
+  out.put_slice(&head[..head_len]);
   out.put_slice(token);
   out
 }

@@ -99,6 +99,14 @@ fn decode_error(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn accepts_a_wider_length_form_than_needed_as_mysql_does() {
+  assert_eq!(
+    decode_auth_response(&[1, 0xFC, 2, 0, b'a', b'b']).map(|r| r.token),
+    Ok(&b"ab"[..])
+  );
+}
+
+#[test]
 fn refuses_bad_framing() {
   assert!(decode_error(&[]).contains("empty"));
   assert!(decode_error(&[1]).contains("cut short"));
@@ -151,10 +159,14 @@ proptest! {
     let _ = decode_auth_response(&bytes);
   }
 
+  // MySQL also reads a wider-than-needed length form (FC 00 00 for 0), so only the layout is exact
   #[test]
-  fn decoder_accepts_only_exact_framing(bytes in proptest::collection::vec(any::<u8>(), 1..300)) {
+  fn decoder_reads_capability_then_exactly_the_declared_token(bytes in proptest::collection::vec(any::<u8>(), 1..300)) {
     if let Ok(decoded) = decode_auth_response(&bytes) {
-      prop_assert_eq!(encode_auth_response(decoded.capability, decoded.token), bytes);
+      prop_assert_eq!(decoded.capability, bytes[0]);
+      let header = bytes.len() - decoded.token.len() - 1;
+      prop_assert!(matches!((bytes[1], header), (0..=250, 1) | (0xFC, 3) | (0xFD, 4) | (0xFE, 9)));
+      prop_assert_eq!(decoded.token, &bytes[1 + header..]);
     }
   }
 }
