@@ -46,7 +46,8 @@ export interface ServerOptions {
   identityProviders?: Array<IdentityProvider | { issuer: string; jwks?: JSONWebKeySet; audience?: string; secret?: Uint8Array }>
   issuer?: string
   jwks?: JSONWebKeySet
-  users?: Record<string, { principal?: string }>
+  /** `password`: a mysql_native_password account instead of OIDC (a benchmark baseline). */
+  users?: Record<string, { principal?: string; password?: string }>
   principalField?: string
   audience?: string
   tls?: boolean | { key: string; cert: string }

@@ -84,6 +84,7 @@ async function startOidcServer(options = {}) {
     nextConnectionId: 1,
   }
   const listener = net.createServer((socket) => {
+    socket.setNoDelay(true) // a reply is often several writes: Nagle plus delayed ACKs would add 40 ms
     state.sockets.add(socket)
     socket.on('close', () => state.sockets.delete(socket))
     const connection = new Connection(state, socket)

@@ -8,6 +8,8 @@ const path = require('node:path')
 const tls = require('node:tls')
 const protocol = require('./protocol')
 const { verifyIdToken, ASYMMETRIC_ALGS } = require('./identity-provider')
+const { answerQuery, UNSUPPORTED_QUERY_MESSAGE } = require('./queries')
+const { verifyNativePassword } = require('./native-password')
 
 const OIDC_CLIENT_PLUGIN = 'authentication_openid_connect_client'
 // switchTo: the client plugin named in the AuthSwitchRequest; algorithms: signatures the server accepts.
@@ -50,19 +52,6 @@ function makeScramble() {
   return Buffer.from(crypto.randomBytes(20).map((b) => (b % 127) + 1))
 }
 
-const UNSUPPORTED_QUERY_MESSAGE =
-  'You have an error in your SQL syntax: this embedded server answers only SELECT 1, SELECT CURRENT_USER() and SELECT USER()'
-
-function answerQuery(sql, user, host) {
-  const normalized = sql.trim().replace(/;+\s*$/, '').replace(/\s+/g, ' ').toUpperCase()
-  const { LONGLONG, VAR_STRING } = protocol.COLUMN_TYPE
-  if (normalized === 'SELECT 1') return { columns: [{ name: '1', type: LONGLONG }], rows: [['1']] }
-  // Every emulated account is created for any host, hence '%'.
-  if (normalized === 'SELECT CURRENT_USER()') return { columns: [{ name: 'CURRENT_USER()', type: VAR_STRING }], rows: [[`${user}@%`]] }
-  if (normalized === 'SELECT USER()') return { columns: [{ name: 'USER()', type: VAR_STRING }], rows: [[`${user}@${host}`]] }
-  return null
-}
-
 class Connection {
   constructor(server, socket) {
     this.server = server
@@ -79,9 +68,15 @@ class Connection {
     this.timers = new Set()
     this.connectionId = server.nextConnectionId++
     this.scramble = makeScramble()
+    // a fault chooser picks per connection (1, 2, ...); an unknown name is a test bug: refuse loudly
+    this.fault = typeof this.config.fault === 'function' ? this.config.fault(this.connectionId) : this.config.fault
     this.attach(socket)
     socket.on('close', () => this.destroy())
-    if (this.config.fault === 'slow-handshake') this.later(SLOW_HANDSHAKE_MS, () => this.sendGreeting())
+    if (this.fault !== undefined && !FAULTS.includes(this.fault)) {
+      this.logAuth({ plugin: null, capability: null, tokenBytes: 0, reason: `unknown fault ${this.fault}` })
+      return this.destroy()
+    }
+    if (this.fault === 'slow-handshake') this.later(SLOW_HANDSHAKE_MS, () => this.sendGreeting())
     else this.sendGreeting()
   }
 
@@ -180,7 +175,7 @@ class Connection {
     this.user = response.user
     this.clientFlags = response.clientFlags
     this.clientPluginName = response.clientPluginName
-    if (this.config.fault === 'drop-after-handshake') {
+    if (this.fault === 'drop-after-handshake') {
       this.logAuth({ plugin: null, capability: null, tokenBytes: 0, reason: 'drop-after-handshake fault' })
       return this.destroy()
     }
@@ -188,12 +183,24 @@ class Connection {
       this.authEntry = this.logAuth({ plugin: null, capability: null, tokenBytes: 0 })
       return this.deny('unknown user')
     }
+    if (this.config.users[response.user].password !== undefined) return this.onNativePassword(response)
     const { switchTo } = this.config.modeSettings
     this.state = 'auth-response'
-    if (this.config.fault === 'malformed-auth-switch') return this.send(protocol.encodeAuthSwitchRequest(null))
-    const huge = this.config.fault === 'huge-auth-switch'
+    if (this.fault === 'malformed-auth-switch') return this.send(protocol.encodeAuthSwitchRequest(null))
+    const huge = this.fault === 'huge-auth-switch'
     const pluginData = huge ? Buffer.alloc(1024 * 1024, 0x41) : Buffer.concat([this.scramble, Buffer.from([0])])
     this.send(protocol.encodeAuthSwitchRequest(switchTo, pluginData))
+  }
+
+  // A password account (a baseline for benchmarks): mysql_native_password in the handshake response.
+  onNativePassword(response) {
+    this.authEntry = this.logAuth({ plugin: 'mysql_native_password', capability: null, tokenBytes: 0 })
+    const { password } = this.config.users[response.user]
+    if (response.clientPluginName !== 'mysql_native_password') return this.deny('expected mysql_native_password')
+    if (!verifyNativePassword(this.scramble, password, response.authData)) return this.deny('wrong password')
+    this.authEntry.ok = true
+    this.state = 'command'
+    this.send(protocol.encodeOk())
   }
 
   logAuth(fields) {
@@ -232,8 +239,8 @@ class Connection {
     }
     this.authEntry = this.logAuth({ plugin, capability, tokenBytes: tokenBytes.length })
     this.token = tokenBytes.toString('utf8')
-    if (this.config.fault === 'error-packet') return this.deny('error-packet fault')
-    if (this.config.fault === 'more-data-after-response') {
+    if (this.fault === 'error-packet') return this.deny('error-packet fault')
+    if (this.fault === 'more-data-after-response') {
       this.authEntry.secondResponse = false
       this.state = 'second-auth-response'
       this.later(SECOND_RESPONSE_WAIT_MS, () => this.finishAuth())
