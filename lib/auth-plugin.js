@@ -56,11 +56,11 @@ function readOptions(options) {
   }
   checkNumber(options, 'refreshBeforeExpirySeconds', 0)
   checkNumber(options, 'tokenTimeoutMs', 1)
-  const core = {}
-  for (const name of CORE_OPTIONS) if (options[name] !== undefined) core[name] = options[name]
+  let core
+  for (const name of CORE_OPTIONS) if (options[name] !== undefined) (core ??= {})[name] = options[name]
   try {
     // the core checks its own options; a throwaway call surfaces a bad one now
-    openidConnectAuthResponse('x', { ...core, maxTokenBytes: core.maxTokenBytes ?? 1 })
+    openidConnectAuthResponse('x', { ...core, maxTokenBytes: core?.maxTokenBytes ?? 1 })
   } catch (err) {
     // 'x' itself is no JWT: only an option error matters here
     if (err.code === 'ERR_OIDC_INVALID_ARGUMENT') throw asPluginError(err)
@@ -99,20 +99,31 @@ function checkTransport(connection, config, pluginName) {
   )
 }
 
+// Connections already answered: mysql2 makes a new plugin instance for every AuthSwitchRequest,
+// so a flag per instance would let a second switch get the token again.
+const answeredConnections = new WeakSet()
+
+/** Closed or closing: mysql2 would write a late answer to the ended socket and throw uncaught. */
+function isGone(connection) {
+  const stream = connection.stream
+  return connection._closing === true || stream?.destroyed === true || stream?.writableEnded === true
+}
+
 /** A mysql2 AuthPlugin that answers one auth switch with `encode(token)`. */
 function makePlugin(config, tokenSource, pluginName, encode) {
   return ({ connection }) => {
-    let asked = false
     return () => {
+      checkTransport(connection, config, pluginName)
       // a second request on the same connection is not part of the exchange: never send twice
-      if (asked) {
+      if (answeredConnections.has(connection)) {
         throw pluginError('ERR_OIDC_UNEXPECTED_REQUEST', `the server asked for ${pluginName} data a second time`)
       }
-      asked = true
-      checkTransport(connection, config, pluginName)
+      answeredConnections.add(connection)
       const { user, host, port, database, socketPath } = connection.config
       const token = tokenSource({ user, host, port, database, socketPath }, connection)
       const respond = (value) => {
+        // the server hung up while getToken ran: nothing to answer, and nowhere to send it
+        if (isGone(connection)) return undefined
         try {
           return encode(value, config.core)
         } catch (err) {

@@ -1,0 +1,241 @@
+// A hostile or broken server must neither crash the client nor get the token where it should not:
+// never over a connection that is not secure (unless allowed), never through another plugin, never
+// twice. A raw server built from the embedded server's protocol pieces plays each part, on
+// 127.0.0.1 without TLS (the plugin is told allowInsecureTransport where the test needs it to talk).
+import test, { type ExecutionContext } from 'ava'
+import { createRequire } from 'node:module'
+import net from 'node:net'
+import path from 'node:path'
+import mysql from 'mysql2/promise'
+
+import { authPlugins } from '../main.js'
+
+const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'))
+const protocol = requireFromRoot('./test-server/protocol.js')
+const testServer = requireFromRoot('./test-server/index.js')
+const { CLIENT } = protocol
+
+const CAPABILITIES =
+  CLIENT.LONG_PASSWORD | CLIENT.LONG_FLAG | CLIENT.CONNECT_WITH_DB | CLIENT.PROTOCOL_41 | CLIENT.TRANSACTIONS |
+  CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_AUTH | CLIENT.PLUGIN_AUTH_LENENC_CLIENT_DATA
+const PLUGIN = 'authentication_openid_connect_client'
+const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.SECRETSIGNATURExyz' // exp-less: never cached
+const SECRET = 'SECRETSIGNATURExyz'
+
+type Peer = {
+  send(payload: Buffer): void
+  next(): Promise<Buffer | null>
+  hangUp(): void
+}
+
+/** A server that greets, reads the handshake response, then lets `script` play; records every byte. */
+async function hostileServer(t: ExecutionContext, script: (peer: Peer) => Promise<void> | void) {
+  const received: Buffer[] = []
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+    const reader = new protocol.PacketReader()
+    let sequenceId = 0
+    let wake = () => {}
+    let closed = false
+    socket.on('data', (chunk) => (received.push(chunk), reader.push(chunk), wake()))
+    socket.on('close', () => ((closed = true), wake()))
+    const peer: Peer = {
+      send(payload) {
+        const { bytes, nextSequenceId } = protocol.framePackets(sequenceId, payload)
+        sequenceId = nextSequenceId
+        if (!socket.destroyed) socket.write(bytes)
+      },
+      async next() {
+        for (;;) {
+          const packet = reader.next()
+          if (packet) return (sequenceId = (packet.sequenceId + 1) & 0xff), packet.payload
+          if (closed) return null
+          await new Promise<void>((resolve) => (wake = resolve))
+        }
+      },
+      hangUp: () => socket.end(),
+    }
+    const scramble = Buffer.alloc(20, 0x2a)
+    peer.send(protocol.encodeHandshakeV10({ serverVersion: '8.0.0-hostile', connectionId: 1, scramble, capabilities: CAPABILITIES, authPluginName: 'mysql_native_password' }))
+    Promise.resolve(peer.next())
+      .then((response) => (response ? script(peer) : undefined))
+      .catch(() => socket.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))))
+  const port = (server.address() as net.AddressInfo).port
+  /** How many times the token's signature reached the server. */
+  const tokenSightings = () => Buffer.concat(received).toString('latin1').split(SECRET).length - 1
+  return { port, tokenSightings }
+}
+
+const switchTo = (plugin: string, data = Buffer.alloc(21, 0x61)) => protocol.encodeAuthSwitchRequest(plugin, data)
+const ok = () => protocol.encodeOk()
+
+type ClientOptions = { getToken?: () => Promise<string>; allowInsecureTransport?: boolean; cleartext?: boolean; ssl?: boolean }
+async function connect(port: number, { getToken, allowInsecureTransport = true, cleartext, ssl }: ClientOptions = {}) {
+  const source = getToken ? { getToken } : { token: TOKEN }
+  const plugins = authPlugins({ ...source, allowInsecureTransport, cleartext, validate: false })
+  const connection = await mysql.createConnection({
+    host: '127.0.0.1',
+    port,
+    user: 'alice',
+    connectTimeout: 3000,
+    authPlugins: plugins,
+    ...(ssl ? { ssl: {} } : {}),
+  })
+  await connection.end().catch(() => {})
+  return 'connected'
+}
+
+/** The outcome of a connection attempt: 'connected' or the error's oidcCode/code. */
+async function outcome(attempt: Promise<string>) {
+  try {
+    return await attempt
+  } catch (err: any) {
+    return String(err?.oidcCode ?? err?.code ?? err?.message)
+  }
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
+
+test('control: a well-behaved raw server gets the token exactly once', async (t) => {
+  const server = await hostileServer(t, async (peer) => {
+    peer.send(switchTo(PLUGIN))
+    await peer.next()
+    peer.send(ok())
+  })
+  t.is(await outcome(connect(server.port)), 'connected')
+  t.is(server.tokenSightings(), 1)
+})
+
+test('the token is not sent over plain TCP unless allowInsecureTransport', async (t) => {
+  const server = await hostileServer(t, async (peer) => {
+    peer.send(switchTo(PLUGIN))
+    await peer.next()
+  })
+  t.is(await outcome(connect(server.port, { allowInsecureTransport: false })), 'ERR_OIDC_INSECURE_TRANSPORT')
+  await settle()
+  t.is(server.tokenSightings(), 0)
+})
+
+test('a client that asked for TLS never talks to a server that offers none', async (t) => {
+  const server = await hostileServer(t, (peer) => peer.send(switchTo(PLUGIN)))
+  t.not(await outcome(connect(server.port, { ssl: true, allowInsecureTransport: false })), 'connected')
+  t.is(server.tokenSightings(), 0)
+})
+
+for (const [what, packet, code] of [
+  ['a switch to mysql_clear_password (cleartext not enabled)', switchTo('mysql_clear_password'), 'MYSQL_CLEAR_PASSWORD_NOT_ENABLED'],
+  ['a switch to an unknown plugin', switchTo('dialog'), undefined],
+  ['a switch with no plugin name at all', Buffer.from([0xfe]), undefined],
+  ['a switch to mysql_native_password', switchTo('mysql_native_password', Buffer.alloc(21, 0x62)), undefined],
+] as Array<[string, Buffer, string | undefined]>) {
+  test(`${what}: no crash, and the token stays home`, async (t) => {
+    const server = await hostileServer(t, async (peer) => {
+      peer.send(packet)
+      await peer.next()
+      peer.hangUp()
+    })
+    const result = await outcome(connect(server.port))
+    if (code) t.is(result, code)
+    t.not(result, 'connected')
+    await settle()
+    t.is(server.tokenSightings(), 0)
+  })
+}
+
+test('a huge AuthSwitchRequest (20 MiB over two packets) is survived and answered once', async (t) => {
+  const server = await hostileServer(t, async (peer) => {
+    peer.send(switchTo(PLUGIN, Buffer.alloc(20 * 1024 * 1024, 0x41)))
+    await peer.next()
+    peer.send(ok())
+  })
+  t.is(await outcome(connect(server.port)), 'connected')
+  t.is(server.tokenSightings(), 1)
+})
+
+test('garbage after the greeting: an error, no crash, no token', async (t) => {
+  const server = await hostileServer(t, (peer) => {
+    peer.send(Buffer.from([0x02, 0xff, 0xff, 0x00]))
+    peer.send(Buffer.alloc(0))
+  })
+  t.not(await outcome(connect(server.port)), 'connected')
+  t.is(server.tokenSightings(), 0)
+})
+
+test('a server that asks for the token a second time by AuthMoreData does not get it', async (t) => {
+  const server = await hostileServer(t, async (peer) => {
+    peer.send(switchTo(PLUGIN))
+    await peer.next()
+    peer.send(protocol.encodeAuthMoreData(Buffer.from('again')))
+    await peer.next()
+  })
+  t.is(await outcome(connect(server.port)), 'ERR_OIDC_UNEXPECTED_REQUEST')
+  await settle()
+  t.is(server.tokenSightings(), 1)
+})
+
+// mysql2 builds a new plugin instance for every AuthSwitchRequest: the plugin remembers the connection.
+test('a server that sends a second AuthSwitchRequest does not get the token twice', async (t) => {
+  const server = await hostileServer(t, async (peer) => {
+    peer.send(switchTo(PLUGIN))
+    await peer.next()
+    peer.send(switchTo(PLUGIN))
+    await peer.next()
+    peer.send(ok())
+  })
+  await outcome(connect(server.port))
+  await settle()
+  t.is(server.tokenSightings(), 1)
+})
+
+// Were the late answer written, mysql2 would write to the ended socket and emit an 'error' nobody
+// listens to: an uncaught exception. Run in a child process so a crash is observed, not suffered.
+test('a server that hangs up while getToken is pending does not crash the client', async (t) => {
+  const server = await hostileServer(t, (peer) => {
+    peer.send(switchTo(PLUGIN))
+    peer.hangUp()
+  })
+  const { spawn } = await import('node:child_process')
+  const script = `
+    const mysql = require('mysql2/promise')
+    const { authPlugins } = require(${JSON.stringify(path.join(process.cwd(), 'main.js'))})
+    const getToken = () => new Promise((resolve) => setTimeout(() => resolve(${JSON.stringify(TOKEN)}), 300))
+    mysql.createConnection({ host: '127.0.0.1', port: ${server.port}, user: 'alice', connectTimeout: 3000,
+      authPlugins: authPlugins({ getToken, allowInsecureTransport: true, validate: false }) })
+      .then(() => console.log('connected'), (err) => console.log('refused', err.code))
+    setTimeout(() => console.log('survived'), 1000)`
+  const child = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', () => {})
+  const killer = setTimeout(() => child.kill(), 10_000)
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  clearTimeout(killer)
+  t.is(code, 0, output)
+  t.regex(output, /survived/)
+  t.is(server.tokenSightings(), 0)
+})
+
+test('the embedded TLS server with huge and malformed auth switches: the plugin logs in once each', async (t) => {
+  const idp = await testServer.createIdentityProvider({ issuer: 'https://idp.example.test' })
+  const token = await idp.signIdToken({ sub: 'alice' })
+  for (const fault of ['huge-auth-switch', 'malformed-auth-switch']) {
+    const server = await testServer.startOidcServer({ identityProviders: [idp], users: { alice: {} }, fault })
+    t.teardown(() => server.close())
+    const connection = await mysql.createConnection({
+      host: server.host,
+      port: server.port,
+      ssl: { ca: server.ca },
+      user: 'alice',
+      connectTimeout: 5000,
+      authPlugins: authPlugins({ token }),
+    })
+    await connection.end()
+    t.like(server.authLog, [{ ok: true, transport: 'tls', tokenBytes: token.length }], fault)
+  }
+})
