@@ -1,0 +1,35 @@
+'use strict'
+
+// `npm run bench`: every performance figure of the package beside its target. Speed figures are
+// ratios against baselines run in this same process; none of this is a test (see RESULTS.md).
+//   node benchmark            all sections
+//   node benchmark encode     only some: encode, handshake, pool, memory
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { machine, printSummary, figures } = require('./report.js')
+
+const SECTIONS = ['encode', 'handshake', 'pool', 'memory']
+
+async function main() {
+  const wanted = process.argv.slice(2)
+  const unknown = wanted.filter((name) => !SECTIONS.includes(name))
+  if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}`)
+  const run = (name) => wanted.length === 0 || wanted.includes(name)
+  const root = path.join(__dirname, '..')
+  if (!fs.readdirSync(root).some((name) => name.endsWith('.node'))) {
+    throw new Error('no native build in the package root: run `npm run build` first')
+  }
+  console.log(`machine: ${machine()}`)
+  if (run('encode')) await require('./encode.js').runEncode(require('./floor.js').loadFloor())
+  if (run('handshake')) await require('./handshake.js').runHandshake()
+  if (run('pool')) await require('./pool.js').runPool()
+  if (run('memory')) await require('./memory.js').runMemory()
+  printSummary()
+  if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ machine: machine(), figures }, null, 2))
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

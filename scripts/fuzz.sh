@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Fuzzes the response decoder and the token rules for a bounded time each (not in CI).
+#   npm run fuzz                  60 s per target
+#   FUZZ_SECONDS=600 npm run fuzz
+# Needs a nightly toolchain and cargo-fuzz:
+#   rustup toolchain install nightly && cargo install cargo-fuzz
+# A crash leaves its input in fuzz/artifacts/<target>/; replay it with
+#   cargo +nightly fuzz run <target> fuzz/artifacts/<target>/<file>
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+
+seconds="${FUZZ_SECONDS:-60}"
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "fuzz: a nightly toolchain is needed: rustup toolchain install nightly" >&2
+  exit 2
+fi
+if ! cargo +nightly fuzz --help >/dev/null 2>&1; then
+  echo "fuzz: cargo-fuzz is needed: cargo install cargo-fuzz" >&2
+  exit 2
+fi
+
+for target in decode_auth_response token_rules; do
+  echo "== fuzzing $target for $seconds s"
+  mkdir -p "corpus/$target"
+  # a few seeds so the token target starts from real JWT shapes
+  if [ "$target" = token_rules ] && [ -z "$(ls -A "corpus/$target")" ]; then
+    printf '%s' 'eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE5MDAwMDAwMDB9.c2lnbmF0dXJl' >"corpus/$target/jwt"
+    printf '%s' '{"alg":"RS256"}{"exp":1,"nbf":2}' >"corpus/$target/json"
+  fi
+  cargo +nightly fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048
+done
+echo "fuzz: no crash in ${seconds} s per target"
