@@ -1,7 +1,7 @@
 'use strict'
 
 // `npm run bench`: every performance figure of the package beside its target. Speed figures are
-// ratios against baselines run in this same process; none of this is a test (see RESULTS.md).
+// ratios against baselines run in this same process; none of this is a test (figures: README.md, Performance).
 //   node benchmark            all sections
 //   node benchmark encode     only some: encode, handshake, pool, memory
 
