@@ -106,6 +106,19 @@ test('a second request on one connection is refused: the token is sent once', as
   t.is(err.oidcCode, 'ERR_OIDC_UNEXPECTED_REQUEST')
 })
 
+test('a later login on the same connection (changeUser) is answered again', async (t) => {
+  const token = await sign()
+  const plugin = openidConnectAuthPlugin({ token })
+  const connection = tlsConnection()
+  const handshake = {}
+  const changeUser = {}
+  t.true(Buffer.isBuffer(plugin({ connection, command: handshake } as any)(Buffer.alloc(20))))
+  // mysql2 builds a new plugin instance per auth switch: a second switch in the same login is refused
+  const again = t.throws(() => plugin({ connection, command: handshake } as any)(Buffer.alloc(20))) as any
+  t.is(again.oidcCode, 'ERR_OIDC_UNEXPECTED_REQUEST')
+  t.true(Buffer.isBuffer(plugin({ connection, command: changeUser } as any)(Buffer.alloc(20))))
+})
+
 test('an expired static token is refused before it is sent', async (t) => {
   const token = await sign(Math.floor(Date.now() / 1000) - 600)
   t.is(await codeOf(() => authenticate(openidConnectAuthPlugin({ token }))), 'ERR_OIDC_TOKEN_EXPIRED')

@@ -99,9 +99,10 @@ function checkTransport(connection, config, pluginName) {
   )
 }
 
-// Connections already answered: mysql2 makes a new plugin instance for every AuthSwitchRequest,
-// so a flag per instance would let a second switch get the token again.
-const answeredConnections = new WeakSet()
+// Logins already answered, keyed by mysql2's command (the handshake, or a later changeUser): mysql2
+// makes a new plugin instance for every AuthSwitchRequest, so a flag per instance would let a
+// second switch within one login get the token again.
+const answeredLogins = new WeakSet()
 
 /** Closed or closing: mysql2 would write a late answer to the ended socket and throw uncaught. */
 function isGone(connection) {
@@ -111,14 +112,15 @@ function isGone(connection) {
 
 /** A mysql2 AuthPlugin that answers one auth switch with `encode(token)`. */
 function makePlugin(config, tokenSource, pluginName, encode) {
-  return ({ connection }) => {
+  return ({ connection, command }) => {
+    const login = command !== null && typeof command === 'object' ? command : connection
     return () => {
       checkTransport(connection, config, pluginName)
-      // a second request on the same connection is not part of the exchange: never send twice
-      if (answeredConnections.has(connection)) {
+      // a second request within one login is not part of the exchange: never send twice
+      if (answeredLogins.has(login)) {
         throw pluginError('ERR_OIDC_UNEXPECTED_REQUEST', `the server asked for ${pluginName} data a second time`)
       }
-      answeredConnections.add(connection)
+      answeredLogins.add(login)
       const { user, host, port, database, socketPath } = connection.config
       const token = tokenSource({ user, host, port, database, socketPath }, connection)
       const respond = (value) => {
