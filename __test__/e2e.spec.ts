@@ -180,6 +180,19 @@ test('an async getToken is given the connection context', async (t) => {
   t.like(contexts[0], { user: 'alice', host: '127.0.0.1', port: server.port, database: 'app' })
 })
 
+test('changeUser is a new login: the token for the new user is sent over the same connection', async (t) => {
+  const server = await serve(t, { users: { alice: {}, bob: {} } })
+  const users: string[] = []
+  const getToken = ({ user }: { user?: string }) => (users.push(user!), token({ sub: user }))
+  const connection = await mysql.createConnection(clientOptions(server, { getToken }))
+  t.teardown(() => connection.end())
+  await connection.changeUser({ user: 'bob' })
+  const [rows] = await connection.query('SELECT CURRENT_USER()')
+  t.is((rows as any[])[0]['CURRENT_USER()'], 'bob@%')
+  t.deepEqual(users, ['alice', 'bob'], 'the cache is per user: bob is not sent the token of alice')
+  t.like(server.authLog, [{ user: 'alice', ok: true }, { user: 'bob', ok: true, transport: 'tls' }])
+})
+
 test('a cold pool of 200 connections calls getToken once', async (t) => {
   const server = await serve(t)
   let calls = 0

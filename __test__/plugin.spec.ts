@@ -184,6 +184,17 @@ test('getToken results are cached until refreshBeforeExpirySeconds before exp', 
   t.is(tunedCalls, 1)
 })
 
+test('the getToken cache is per connection context: another user gets its own token', async (t) => {
+  const calls: string[] = []
+  const plugin = openidConnectAuthPlugin({ getToken: async ({ user }) => (calls.push(user!), sign('1h', user)) })
+  const alice = await authenticate(plugin, tlsConnection({ user: 'alice' }))
+  const bob = await authenticate(plugin, tlsConnection({ user: 'bob' }))
+  t.not(alice, bob)
+  t.is(await authenticate(plugin, tlsConnection({ user: 'alice' })), alice)
+  t.is(await authenticate(plugin, tlsConnection({ user: 'bob' })), bob)
+  t.deepEqual(calls, ['alice', 'bob'])
+})
+
 test('a token without exp is fetched for every authentication', async (t) => {
   let calls = 0
   const plugin = openidConnectAuthPlugin({ getToken: () => (calls++, 'opaque-token'), validate: false })

@@ -15,7 +15,7 @@ export interface OpenidConnectPluginOptions extends AuthResponseOptions {
   token?: string | Uint8Array
   /** A file holding the token, read afresh at every authentication (rotated files are picked up). */
   tokenFile?: string
-  /** Returns a token, sync or async. Its result is cached until `refreshBeforeExpirySeconds` before `exp`. */
+  /** Returns a token, sync or async. Its result is cached per context until `refreshBeforeExpirySeconds` before `exp`. */
   getToken?: (context: TokenContext) => string | Uint8Array | Promise<string | Uint8Array>
   /** Seconds before `exp` at which a cached `getToken` token is fetched again. Default 60. */
   refreshBeforeExpirySeconds?: number

@@ -52,14 +52,17 @@ function withTimeout(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+// Contexts whose tokens are kept at once; past this the oldest is dropped (a plugin usually serves one).
+const MAX_CACHED_CONTEXTS = 64
+
 /**
- * Calls `getToken` through a cache: a token is reused until `refreshBeforeExpirySeconds` before its
- * `exp`; concurrent callers share one in-flight call; failures are not cached.
+ * Calls `getToken` through a cache per connection context (user, host, port, database, socket): a
+ * token is reused until `refreshBeforeExpirySeconds` before its `exp`; concurrent callers for one
+ * context share one in-flight call; failures are not cached.
  */
 function cachedTokenSource(getToken, { refreshBeforeExpirySeconds, tokenTimeoutMs, expiryOf }) {
-  let cached = null
-  let inFlight = null
-  const fetchToken = async (context) => {
+  const entries = new Map()
+  const fetchToken = async (key, context) => {
     let token
     try {
       token = await getToken(context)
@@ -67,17 +70,26 @@ function cachedTokenSource(getToken, { refreshBeforeExpirySeconds, tokenTimeoutM
       throw err?.oidcCode ? err : pluginError('ERR_OIDC_TOKEN_SOURCE', 'getToken failed (see error.cause)', err)
     }
     const expiresAt = expiryOf(token)
-    cached = expiresAt === null ? null : { token, refreshAt: expiresAt - refreshBeforeExpirySeconds * 1000 }
+    const entry = entries.get(key)
+    if (entry) entry.cached = expiresAt === null ? null : { token, refreshAt: expiresAt - refreshBeforeExpirySeconds * 1000 }
     return token
   }
   return (context) => {
-    if (cached && Date.now() < cached.refreshAt) return cached.token
-    if (!inFlight) {
-      inFlight = withTimeout(fetchToken(context), tokenTimeoutMs).finally(() => {
-        inFlight = null
+    const { user, host, port, database, socketPath } = context
+    const key = JSON.stringify([user, host, port, database, socketPath])
+    let entry = entries.get(key)
+    if (!entry) {
+      if (entries.size >= MAX_CACHED_CONTEXTS) entries.delete(entries.keys().next().value)
+      entry = { cached: null, inFlight: null }
+      entries.set(key, entry)
+    }
+    if (entry.cached && Date.now() < entry.cached.refreshAt) return entry.cached.token
+    if (!entry.inFlight) {
+      entry.inFlight = withTimeout(fetchToken(key, context), tokenTimeoutMs).finally(() => {
+        entry.inFlight = null
       })
     }
-    return inFlight
+    return entry.inFlight
   }
 }
 

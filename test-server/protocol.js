@@ -187,6 +187,18 @@ function parseHandshakeResponse41(payload) {
   return { clientFlags, user: user.value, authData, database, clientPluginName }
 }
 
+// COM_CHANGE_USER body (after the command byte): user, 1-byte-length auth data, database, charset, plugin.
+function parseChangeUser(body, clientFlags) {
+  const user = readNulString(body, 0)
+  const authLength = body[user.next]
+  if (authLength === undefined || user.next + 1 + authLength > body.length) throw new Error('change-user auth data truncated')
+  const authData = body.subarray(user.next + 1, user.next + 1 + authLength)
+  const database = readNulString(body, user.next + 1 + authLength)
+  const pluginAt = database.next + 2
+  const clientPluginName = clientFlags & CLIENT.PLUGIN_AUTH && pluginAt < body.length ? readNulString(body, pluginAt).value : ''
+  return { clientFlags, user: user.value, authData, database: database.value, clientPluginName }
+}
+
 function encodeOk({ affectedRows = 0, insertId = 0, status = SERVER_STATUS_AUTOCOMMIT, warnings = 0, header = 0x00 } = {}) {
   const tail = Buffer.alloc(4)
   tail.writeUInt16LE(status, 0)
@@ -260,6 +272,7 @@ module.exports = {
   encodeHandshakeV10,
   isSslRequest,
   parseHandshakeResponse41,
+  parseChangeUser,
   encodeOk,
   encodeErr,
   encodeEof,

@@ -287,6 +287,8 @@ class Connection {
     const command = payload[0]
     if (command === 0x01) return this.stream.end() // COM_QUIT
     if (command === 0x0e || command === 0x02 || command === 0x1f) return this.send(protocol.encodeOk()) // PING, INIT_DB, RESET
+    // COM_CHANGE_USER: a new login on this connection, through the same auth switch
+    if (command === 0x11) return this.onHandshakeResponse(protocol.parseChangeUser(payload.subarray(1), this.clientFlags))
     if (command !== 0x03) return this.send(protocol.encodeErr(1047, '08S01', 'Unknown command'))
     const result = answerQuery(payload.subarray(1).toString('utf8'), this.user, this.host)
     if (!result) return this.send(protocol.encodeErr(1064, '42000', UNSUPPORTED_QUERY_MESSAGE))
