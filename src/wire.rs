@@ -65,14 +65,6 @@ pub fn encode_auth_response(capability: u8, token: &[u8]) -> Vec<u8> {
   out
 }
 
-/// Builds the `mysql_clear_password` response (TiDB's `tidb_auth_token`): the token, then a NUL byte.
-pub fn encode_clear_password_response(token: &[u8]) -> Vec<u8> {
-  let mut out = Vec::with_capacity(token.len() + 1);
-  out.put_slice(token);
-  out.put_u8(0);
-  out
-}
-
 /// A decoded auth-switch response; `token` borrows from the input.
 #[derive(Debug, PartialEq, Eq)]
 pub struct AuthResponse<'a> {

@@ -170,8 +170,3 @@ proptest! {
     }
   }
 }
-
-#[test]
-fn clear_password_response_is_the_token_then_nul() {
-  assert_eq!(encode_clear_password_response(b"a.b.c"), b"a.b.c\0");
-}
