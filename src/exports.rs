@@ -69,11 +69,9 @@ pub fn openid_connect_auth_response<'env>(
   token: Unknown,
   options: Option<Unknown>,
 ) -> napi::Result<Unknown<'env>, ErrorCode> {
-  let (capability, rules) = read_auth_response_options(options)?;
-  with_token_bytes(env, &token, |raw| {
-    let token = check_token(raw, &rules, now_if(rules.validate))?;
+  checked_response(env, &token, options, |capability, token| {
     let (head, head_len) = auth_response_head(capability, token.len());
-    buffer_from_parts(env, &[&head[..head_len], token]).map_err(napi_failure("response"))
+    buffer_from_parts(env, &[&head[..head_len], token])
   })
 }
 
@@ -89,10 +87,22 @@ pub fn clear_password_auth_response<'env>(
   token: Unknown,
   options: Option<Unknown>,
 ) -> napi::Result<Unknown<'env>, ErrorCode> {
-  let (_, rules) = read_auth_response_options(options)?;
-  with_token_bytes(env, &token, |raw| {
+  checked_response(env, &token, options, |_, token| {
+    buffer_from_parts(env, &[token, &[0]])
+  })
+}
+
+/// Reads the options, checks the token against their rules, and frames it with `frame`.
+fn checked_response<'env>(
+  env: &'env Env,
+  token: &Unknown,
+  options: Option<Unknown>,
+  frame: impl FnOnce(u8, &[u8]) -> napi::Result<Unknown<'env>>,
+) -> JsResult<Unknown<'env>> {
+  let (capability, rules) = read_auth_response_options(options)?;
+  with_token_bytes(env, token, |raw| {
     let token = check_token(raw, &rules, now_if(rules.validate))?;
-    buffer_from_parts(env, &[token, &[0]]).map_err(napi_failure("response"))
+    frame(capability, token).map_err(napi_failure("response"))
   })
 }
 
