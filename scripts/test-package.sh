@@ -230,6 +230,13 @@ npm_install() { # dir, extra npm args...
   (cd "$dir" && clean npm install --no-audit --no-fund --prefer-offline --loglevel=error "$@" >"$dir/npm-install.log" 2>&1) ||
     { cat "$dir/npm-install.log" >&2; return 1; }
 }
+install_expecting() { # label, dir, binding, npm args... ; installs and checks only that binding came along
+  local label=$1 dir=$2 binding=$3; shift 3
+  npm_install "$dir" "$@" || { fail "$label: npm install of the tarballs failed"; return 1; }
+  local got; got=$(installed "$dir")
+  [ "$got" = "mysql-openid-connect mysql-openid-connect-$binding" ] && ok "$label install: $got" ||
+    fail "$label install: installed $got, want only the main package and $binding (os/cpu/libc fields?)"
+}
 smoke() { # label, expected binding, dir, runner... ; runs smoke.cjs and smoke.mjs
   local label=$1 expect=$2 dir=$3; shift 3
   for f in smoke.cjs smoke.mjs; do
@@ -246,10 +253,7 @@ smoke() { # label, expected binding, dir, runner... ; runs smoke.cjs and smoke.m
 phase_start "x64 gnu: install, require, import, tsc, attw"; PHASES+=("$PHASE")
 APP="$TMP/app-x64"; make_app "$APP" 1
 cp "$SMOKE"/smoke.ts "$SMOKE"/tsconfig.json "$APP/"
-if npm_install "$APP"; then
-  got=$(installed "$APP")
-  [ "$got" = "mysql-openid-connect mysql-openid-connect-linux-x64-gnu" ] && ok "x64 install: $got" ||
-    fail "x64 install: installed $got, want only the main package and linux-x64-gnu (os/cpu/libc fields?)"
+if install_expecting x64 "$APP" linux-x64-gnu; then
   FORCE_WASI='' smoke "x64" linux-x64-gnu "$APP" node
   if out=$(cd "$APP" && clean node_modules/.bin/tsc -p tsconfig.json 2>&1); then
     ok "x64 tsc --noEmit: $(node -p 'require(process.argv[1]).files.join(", ")' "$APP/tsconfig.json") type-check against the installed typings"
@@ -262,34 +266,22 @@ if npm_install "$APP"; then
   else
     fail "attw (are the types wrong) on the main tarball: $(grep -v -E '^\s*$' <<<"$out" | head -n 12)"
   fi
-else
-  fail "x64: npm install of the tarballs failed"
 fi
 phase_end
 
 # linux-arm64-gnu, under qemu
 phase_start "arm64 gnu under qemu: install, require, import"; PHASES+=("$PHASE")
 APP="$TMP/app-arm64"; make_app "$APP" 0
-if npm_install "$APP" --os=linux --cpu=arm64 --libc=glibc; then
-  got=$(installed "$APP")
-  [ "$got" = "mysql-openid-connect mysql-openid-connect-linux-arm64-gnu" ] && ok "arm64 install: $got" ||
-    fail "arm64 install: installed $got, want only the main package and linux-arm64-gnu"
+if install_expecting arm64 "$APP" linux-arm64-gnu --os=linux --cpu=arm64 --libc=glibc; then
   FORCE_WASI='' smoke "arm64 (qemu)" linux-arm64-gnu "$APP" "${QEMU[@]}" "$ARM_NODE"
-else
-  fail "arm64: npm install of the tarballs failed"
 fi
 phase_end
 
 # wasm32-wasi, with no native package at all
 phase_start "wasm32-wasi: install, require, import"; PHASES+=("$PHASE")
 APP="$TMP/app-wasm"; make_app "$APP" 0
-if npm_install "$APP" --cpu=wasm32; then
-  got=$(installed "$APP")
-  [ "$got" = "mysql-openid-connect mysql-openid-connect-wasm32-wasi" ] && ok "wasm install: $got" ||
-    fail "wasm install: installed $got, want only the main package and wasm32-wasi"
+if install_expecting wasm "$APP" wasm32-wasi --cpu=wasm32; then
   FORCE_WASI=true smoke "wasm" wasm32-wasi "$APP" node --no-warnings
-else
-  fail "wasm: npm install of the tarballs failed"
 fi
 phase_end
 

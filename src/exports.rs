@@ -224,9 +224,3 @@ pub(crate) fn describe_type(value: &Unknown) -> &'static str {
     _ => "a value of another kind",
   }
 }
-
-impl From<napi::Error<ErrorCode>> for OidcError {
-  fn from(err: napi::Error<ErrorCode>) -> Self {
-    OidcError::new(err.status, err.reason)
-  }
-}
