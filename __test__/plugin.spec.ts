@@ -236,6 +236,13 @@ test('a failed getToken is not cached, and its error survives with a code and a 
   t.is(await codeOf(authenticate(notAToken)), 'ERR_OIDC_INVALID_ARGUMENT')
 })
 
+test('options given as undefined take their defaults', async (t) => {
+  const token = await sign()
+  const slow = () => new Promise<string>((resolve) => setTimeout(() => resolve(token), 30))
+  const plugin = openidConnectAuthPlugin({ getToken: slow, tokenTimeoutMs: undefined, refreshBeforeExpirySeconds: undefined })
+  t.is(await authenticate(plugin), token)
+})
+
 test('a hanging getToken times out, and the next authentication asks again', async (t) => {
   const token = await sign()
   let calls = 0

@@ -65,7 +65,10 @@ function readOptions(options) {
     // 'x' itself is no JWT: only an option error matters here
     if (err.code === 'ERR_OIDC_INVALID_ARGUMENT') throw asPluginError(err)
   }
-  return { ...DEFAULTS, ...options, core }
+  const config = { ...options, core }
+  // an option given as undefined takes its default too (a spread would keep the undefined)
+  for (const [name, value] of Object.entries(DEFAULTS)) config[name] ??= value
+  return config
 }
 
 /** `exp` in milliseconds, or null for a token that is not a JWT or has no `exp` (never cached). */
@@ -160,4 +163,4 @@ function authPlugins(options) {
   return plugins
 }
 
-module.exports = { openidConnectAuthPlugin, authPlugins, isSecureTransport }
+module.exports = { openidConnectAuthPlugin, authPlugins }
