@@ -1,29 +1,47 @@
 // The mysql2 glue on its own, against the connection shape mysql2 hands a plugin
-// ({ connection: { stream, config } }); the end-to-end tests drive it through real mysql2.
+// ({ connection: { stream, config } }) over a real local socket; the end-to-end tests drive it
+// through real mysql2.
 import test from 'ava'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { SignJWT, generateKeyPair } from 'jose'
 
 import { authPlugins, openidConnectAuthPlugin, parseOpenidConnectAuthResponse } from '../main.js'
+import { localSocketPath } from '../test-server/index.js'
 
 const CANARY = 'CANARYPLUGINSUBJECT'
 const keyPair = generateKeyPair('RS256')
 
-async function sign(expiresIn: string | number = '10m', sub = CANARY) {
+async function sign(expiresIn: string | number = '10m', sub = CANARY, claims: Record<string, unknown> = {}) {
   const { privateKey } = await keyPair
-  return new SignJWT({ sub }).setProtectedHeader({ alg: 'RS256' }).setIssuedAt().setExpirationTime(expiresIn).sign(privateKey)
+  const jwt = new SignJWT({ sub, ...claims }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime(expiresIn)
+  return (claims.iat === undefined ? jwt.setIssuedAt() : jwt).sign(privateKey)
 }
 
-type Fake = { stream: { encrypted?: boolean }; config: Record<string, unknown> }
-function tlsConnection(config: Record<string, unknown> = {}): Fake {
-  return { stream: { encrypted: true }, config: { user: 'alice', host: 'db.test', port: 3306, database: 'app', ...config } }
+// One real local socket (a Unix socket or named pipe) stands in for mysql2's stream: a secure peer.
+let localStream: net.Socket
+test.before(async () => {
+  const path = localSocketPath('plugin-spec')
+  const server = net.createServer((peer) => peer.on('error', () => {}).unref())
+  await new Promise<void>((resolve) => server.listen(path, resolve))
+  localStream = await new Promise<net.Socket>((resolve) => {
+    const socket: net.Socket = net.connect(path, () => resolve(socket))
+  })
+  server.unref()
+  localStream.unref()
+  localStream.setMaxListeners(0) // every test's logins share this one stream
+})
+
+type Fake = { stream: unknown; config: Record<string, unknown> }
+function secureConnection(config: Record<string, unknown> = {}): Fake {
+  return { stream: localStream, config: { user: 'alice', host: 'db.test', port: 3306, database: 'app', ...config } }
 }
 
 /** One authentication as mysql2 runs it: outer call per connection, inner call with the server's data. */
-async function authenticate(plugin: any, connection: Fake = tlsConnection()) {
+async function authenticate(plugin: any, connection: Fake = secureConnection()) {
   const response = await plugin({ connection, command: {} })(Buffer.alloc(20))
   return parseOpenidConnectAuthResponse(response).token.toString()
 }
@@ -38,8 +56,8 @@ async function codeOf(promise: Promise<unknown> | (() => unknown)) {
 }
 
 test('authPlugins names the client plugin, and mysql_clear_password only with cleartext', (t) => {
-  t.deepEqual(Object.keys(authPlugins({ token: 'a.b.c' })), ['authentication_openid_connect_client'])
-  t.deepEqual(Object.keys(authPlugins({ token: 'a.b.c', cleartext: true })), [
+  t.deepEqual(Object.keys(authPlugins({ token: 'a.b.c', validate: false })), ['authentication_openid_connect_client'])
+  t.deepEqual(Object.keys(authPlugins({ token: 'a.b.c', validate: false, cleartext: true })), [
     'authentication_openid_connect_client',
     'mysql_clear_password',
   ])
@@ -60,6 +78,10 @@ test('bad options fail at set-up with ERR_OIDC_INVALID_ARGUMENT', (t) => {
     { cleartext: 1 },
     { refreshBeforeExpirySeconds: -1 },
     { tokenTimeoutMs: 0 },
+    { tokenTimeoutMs: 2 ** 31 },
+    { tokenTimeoutMs: Infinity },
+    { refreshBeforeExpirySeconds: NaN },
+    {},
     { capability: 256 },
     { maxTokenBytes: 16_777_211 },
     { clockSkewSeconds: -1 },
@@ -75,32 +97,41 @@ test('bad options fail at set-up with ERR_OIDC_INVALID_ARGUMENT', (t) => {
 
 test('a static token is answered synchronously and framed', async (t) => {
   const token = await sign()
-  const response = openidConnectAuthPlugin({ token: `${token}\n` })({ connection: tlsConnection(), command: {} } as any)(Buffer.alloc(0))
+  const response = openidConnectAuthPlugin({ token: `${token}\n` })({ connection: secureConnection(), command: {} } as any)(Buffer.alloc(0))
   t.true(Buffer.isBuffer(response))
   t.is(parseOpenidConnectAuthResponse(response as Buffer).token.toString(), token)
 })
 
-test('without a source, the connection password is the token', async (t) => {
-  const token = await sign()
-  t.is(await authenticate(openidConnectAuthPlugin(), tlsConnection({ password: token })), token)
-  t.is(await codeOf(() => authenticate(openidConnectAuthPlugin(), tlsConnection())), 'ERR_OIDC_TOKEN_EMPTY')
+test('without a source, set-up refuses: the mysql2 password is never the token', (t) => {
+  for (const make of [() => authPlugins(), () => openidConnectAuthPlugin({}), () => authPlugins({ cleartext: true })]) {
+    const err = t.throws(make) as any
+    t.is(err.oidcCode, 'ERR_OIDC_INVALID_ARGUMENT')
+    t.regex(err.message, /`token`, `tokenFile` or `getToken`/)
+  }
 })
 
 test('plain TCP is refused unless allowInsecureTransport is true', async (t) => {
   const token = await sign()
-  const plain = { stream: {}, config: { host: '127.0.0.1' } }
+  const plain = { stream: new net.Socket(), config: { host: '127.0.0.1' } }
   const err = t.throws(() => openidConnectAuthPlugin({ token })({ connection: plain, command: {} } as any)(Buffer.alloc(0))) as any
   t.is(err.code, 'ERR_OIDC_INSECURE_TRANSPORT')
   t.regex(err.message, /ssl: \{ ca:/)
   t.regex(err.message, /socketPath/)
-  t.is(await authenticate(openidConnectAuthPlugin({ token }), { stream: {}, config: { socketPath: '/tmp/mysql.sock' } }), token)
+  t.is(err.message.split('authentication_openid_connect_client').length - 1, 1, 'the plugin is named once')
+  t.is(err.message.split('ERR_OIDC_INSECURE_TRANSPORT').length - 1, 1, 'the code is named once')
+  // the stream decides, not the config: a socketPath that mysql2 did not use proves nothing
+  const claimed = { stream: new net.Socket(), config: { socketPath: '/tmp/mysql.sock' } }
+  t.is(await codeOf(() => authenticate(openidConnectAuthPlugin({ token }), claimed)), 'ERR_OIDC_INSECURE_TRANSPORT')
+  const notAStream = { stream: { encrypted: true, authorized: true }, config: {} }
+  t.is(await codeOf(() => authenticate(openidConnectAuthPlugin({ token }), notAStream)), 'ERR_OIDC_INSECURE_TRANSPORT')
   t.is(await authenticate(openidConnectAuthPlugin({ token, allowInsecureTransport: true }), plain), token)
-  t.is(await codeOf(() => authenticate(authPlugins({ token, cleartext: true }).mysql_clear_password, plain)), 'ERR_OIDC_INSECURE_TRANSPORT')
+  const tidbToken = await sign('10m', CANARY, { email: 'alice@example.test' })
+  t.is(await codeOf(() => authenticate(authPlugins({ token: tidbToken, cleartext: true }).mysql_clear_password!, plain)), 'ERR_OIDC_INSECURE_TRANSPORT')
 })
 
 test('a second request on one connection is refused: the token is sent once', async (t) => {
   const token = await sign()
-  const respond = openidConnectAuthPlugin({ token })({ connection: tlsConnection(), command: {} } as any)
+  const respond = openidConnectAuthPlugin({ token })({ connection: secureConnection(), command: {} } as any)
   respond(Buffer.alloc(20))
   const err = t.throws(() => respond(Buffer.alloc(20))) as any
   t.is(err.oidcCode, 'ERR_OIDC_UNEXPECTED_REQUEST')
@@ -109,7 +140,7 @@ test('a second request on one connection is refused: the token is sent once', as
 test('a later login on the same connection (changeUser) is answered again', async (t) => {
   const token = await sign()
   const plugin = openidConnectAuthPlugin({ token })
-  const connection = tlsConnection()
+  const connection = secureConnection()
   const handshake = {}
   const changeUser = {}
   t.true(Buffer.isBuffer(plugin({ connection, command: handshake } as any)(Buffer.alloc(20))))
@@ -119,9 +150,16 @@ test('a later login on the same connection (changeUser) is answered again', asyn
   t.true(Buffer.isBuffer(plugin({ connection, command: changeUser } as any)(Buffer.alloc(20))))
 })
 
-test('an expired static token is refused before it is sent', async (t) => {
-  const token = await sign(Math.floor(Date.now() / 1000) - 600)
-  t.is(await codeOf(() => authenticate(openidConnectAuthPlugin({ token }))), 'ERR_OIDC_TOKEN_EXPIRED')
+test('a static token is checked at set-up: empty, malformed or expired fails there', async (t) => {
+  const expired = await sign(Math.floor(Date.now() / 1000) - 600)
+  for (const [token, code] of [
+    ['', 'ERR_OIDC_TOKEN_EMPTY'],
+    ['  \n', 'ERR_OIDC_TOKEN_EMPTY'],
+    ['not-a-jwt', 'ERR_OIDC_TOKEN_MALFORMED'],
+    [expired, 'ERR_OIDC_TOKEN_EXPIRED'],
+  ]) {
+    t.is(await codeOf(() => authPlugins({ token })), code, JSON.stringify(token.slice(0, 12)))
+  }
 })
 
 test('tokenFile is read afresh at every authentication', async (t) => {
@@ -160,7 +198,7 @@ test('getToken gets the connection context, never the password', async (t) => {
   const token = await sign()
   const seen: unknown[] = []
   const plugin = openidConnectAuthPlugin({ getToken: (context) => (seen.push(context), token) })
-  await authenticate(plugin, tlsConnection({ password: 'secret-password' }))
+  await authenticate(plugin, secureConnection({ password: 'secret-password' }))
   t.deepEqual(seen, [{ user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: undefined }])
 })
 
@@ -187,11 +225,11 @@ test('getToken results are cached until refreshBeforeExpirySeconds before exp', 
 test('the getToken cache is per connection context: another user gets its own token', async (t) => {
   const calls: string[] = []
   const plugin = openidConnectAuthPlugin({ getToken: async ({ user }) => (calls.push(user!), sign('1h', user)) })
-  const alice = await authenticate(plugin, tlsConnection({ user: 'alice' }))
-  const bob = await authenticate(plugin, tlsConnection({ user: 'bob' }))
+  const alice = await authenticate(plugin, secureConnection({ user: 'alice' }))
+  const bob = await authenticate(plugin, secureConnection({ user: 'bob' }))
   t.not(alice, bob)
-  t.is(await authenticate(plugin, tlsConnection({ user: 'alice' })), alice)
-  t.is(await authenticate(plugin, tlsConnection({ user: 'bob' })), bob)
+  t.is(await authenticate(plugin, secureConnection({ user: 'alice' })), alice)
+  t.is(await authenticate(plugin, secureConnection({ user: 'bob' })), bob)
   t.deepEqual(calls, ['alice', 'bob'])
 })
 
@@ -261,9 +299,9 @@ test('a hanging getToken times out, and the next authentication asks again', asy
 
 test('the cleartext plugin sends the token then NUL from the same cache', async (t) => {
   let calls = 0
-  const token = await sign()
+  const token = await sign('10m', CANARY, { email: 'alice@example.test' })
   const plugins = authPlugins({ getToken: () => (calls++, token), cleartext: true })
-  const clear = await plugins.mysql_clear_password!({ connection: tlsConnection(), command: {} })(Buffer.alloc(0))
+  const clear = await plugins.mysql_clear_password!({ connection: secureConnection(), command: {} })(Buffer.alloc(0))
   t.deepEqual(clear, Buffer.concat([Buffer.from(token), Buffer.from([0])]))
   t.is(await authenticate(plugins.authentication_openid_connect_client), token)
   t.is(calls, 1)
@@ -275,11 +313,11 @@ test('no error, inspect output or stack carries the token', async (t) => {
   const plain = { stream: {}, config: {} }
   const texts: string[] = [inspect(authPlugins({ token })), inspect(openidConnectAuthPlugin({ token }), { showHidden: true })]
   const failures = [
-    () => authenticate(openidConnectAuthPlugin({ token: expired })),
-    () => authenticate(openidConnectAuthPlugin({ token }), plain),
-    () => authenticate(openidConnectAuthPlugin({ token: `${token} x` })),
-    () => authenticate(openidConnectAuthPlugin({ getToken: () => `${token}.extra` })),
-    () => authenticate(openidConnectAuthPlugin({ token: token.replace('.', '..') })),
+    async () => authenticate(openidConnectAuthPlugin({ token: expired })),
+    async () => authenticate(openidConnectAuthPlugin({ token }), plain),
+    async () => authenticate(openidConnectAuthPlugin({ token: `${token} x` })),
+    async () => authenticate(openidConnectAuthPlugin({ getToken: () => `${token}.extra` })),
+    async () => authenticate(openidConnectAuthPlugin({ token: token.replace('.', '..') })),
   ]
   for (const failure of failures) {
     const err: any = await t.throwsAsync(failure)
@@ -288,3 +326,56 @@ test('no error, inspect output or stack carries the token', async (t) => {
   const pieces = [CANARY, ...token.split('.'), ...expired.split('.')].filter((piece) => piece.length >= 8)
   for (const text of texts) for (const piece of pieces) t.false(text.includes(piece))
 })
+
+test('cleartext (TiDB): a token without email or iat, or issued over 15 minutes ago, is refused before it is sent', async (t) => {
+  const now = Math.floor(Date.now() / 1000)
+  const email = 'alice@example.test'
+  const noEmail = await sign('1h')
+  const old = await sign('1h', CANARY, { email, iat: now - 16 * 60 })
+  const noIat = await (async () => {
+    const { privateKey } = await keyPair
+    return new SignJWT({ sub: CANARY, email }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(privateKey)
+  })()
+  const clear = (options: any) => authenticateClear(authPlugins({ ...options, cleartext: true }))
+  t.is(await codeOf(clear({ getToken: () => noEmail })), 'ERR_OIDC_TOKEN_CLAIM_MISSING')
+  t.is(await codeOf(clear({ getToken: () => noIat })), 'ERR_OIDC_TOKEN_CLAIM_MISSING')
+  t.is(await codeOf(clear({ getToken: () => old })), 'ERR_OIDC_TOKEN_TOO_OLD')
+  const err = await t.throwsAsync(clear({ getToken: () => old })) as any
+  t.regex(err.message, /15 minutes/)
+  // a static token is checked at set-up, with the same rules
+  t.is(await codeOf(() => authPlugins({ token: old, cleartext: true })), 'ERR_OIDC_TOKEN_TOO_OLD')
+  // the same tokens are fine for the other servers
+  t.is(await authenticate(authPlugins({ getToken: () => old }).authentication_openid_connect_client), old)
+})
+
+test('cleartext (TiDB): a cached token is refetched before it is 15 minutes old, even with an hour left', async (t) => {
+  const now = Math.floor(Date.now() / 1000)
+  const ageing = await sign('1h', CANARY, { email: 'alice@example.test', iat: now - 14 * 60 - 30 })
+  let tidbCalls = 0
+  const tidb = authPlugins({ getToken: () => (tidbCalls++, ageing), cleartext: true })
+  await authenticateClear(tidb)
+  await authenticateClear(tidb)
+  t.is(tidbCalls, 2, 'inside the refresh window of its 15-minute life: fetched again')
+  let otherCalls = 0
+  const other = authPlugins({ getToken: () => (otherCalls++, ageing) })
+  await authenticate(other.authentication_openid_connect_client)
+  await authenticate(other.authentication_openid_connect_client)
+  t.is(otherCalls, 1, 'other servers: cached until near exp')
+})
+
+test('a token the plugin refuses is not cached: the next login asks the provider again', async (t) => {
+  const expired = await sign(Math.floor(Date.now() / 1000) - 600)
+  const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"exp":9999999999}').toString('base64url')}.c2ln`
+  for (const refused of [expired, unsigned]) {
+    let calls = 0
+    const plugin = openidConnectAuthPlugin({ getToken: () => (calls++, refused) })
+    t.not(await codeOf(authenticate(plugin)), 'no error')
+    t.not(await codeOf(authenticate(plugin)), 'no error')
+    t.is(calls, 2)
+  }
+})
+
+async function authenticateClear(plugins: any) {
+  const response: Buffer = await plugins.mysql_clear_password({ connection: secureConnection(), command: {} })(Buffer.alloc(0))
+  return response.subarray(0, -1).toString()
+}

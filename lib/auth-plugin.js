@@ -7,41 +7,53 @@ const {
 } = require('./binding.js')
 const { PLUGIN_NAME, pluginError, asPluginError } = require('./errors.js')
 const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
+const { checkPeer, own } = require('./transport.js')
+const { tidbFreshness } = require('./tidb.js')
 
 const DEFAULTS = { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, maxTokenBytes: 10_000 }
+// setTimeout fires at once for a delay past this, which would time every getToken out
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
 const CORE_OPTIONS = ['capability', 'maxTokenBytes', 'clockSkewSeconds', 'validate']
-const KNOWN_OPTIONS = new Set([
-  ...CORE_OPTIONS,
-  'token',
-  'tokenFile',
-  'getToken',
-  'refreshBeforeExpirySeconds',
-  'tokenTimeoutMs',
-  'allowInsecureTransport',
-  'cleartext',
-])
+const SOURCES = ['token', 'tokenFile', 'getToken']
+const FLAGS = ['allowInsecureTransport', 'allowUnverifiedServer', 'cleartext']
+const KNOWN_OPTIONS = new Set([...CORE_OPTIONS, ...SOURCES, ...FLAGS, 'refreshBeforeExpirySeconds', 'tokenTimeoutMs'])
 
 function invalid(message) {
   return pluginError('ERR_OIDC_INVALID_ARGUMENT', message)
 }
 
-function checkNumber(options, name, min) {
+function checkNumber(options, name, min, max = Infinity) {
   const value = options[name]
-  if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= min)) {
-    throw invalid(`options.${name} must be a finite number, ${min} or more`)
+  if (value !== undefined && !(typeof value === 'number' && value >= min && value <= max)) {
+    throw invalid(`options.${name} must be a number from ${min} to ${max}`)
   }
+}
+
+/** The caller's own options only (an inherited `allowInsecureTransport` must not count), undefined dropped. */
+function ownOptions(options) {
+  if (options === undefined || options === null) options = {}
+  if (typeof options !== 'object' || Array.isArray(options)) throw invalid('options must be an object')
+  const result = Object.create(null)
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw invalid(`unknown option ${JSON.stringify(key)}`)
+    if (options[key] !== undefined) result[key] = options[key]
+  }
+  return result
 }
 
 /** Checks the options once, at set-up, so a mistake fails there and not at the first connection. */
 function readOptions(options) {
-  if (options === undefined || options === null) options = {}
-  if (typeof options !== 'object' || Array.isArray(options)) throw invalid('options must be an object')
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw invalid(`unknown option ${JSON.stringify(key)}`)
-  }
-  const sources = ['token', 'tokenFile', 'getToken'].filter((name) => options[name] !== undefined)
+  const config = ownOptions(options)
+  const sources = SOURCES.filter((name) => config[name] !== undefined)
   if (sources.length > 1) throw invalid(`give one token source, not ${sources.join(' and ')}`)
-  const { token, tokenFile, getToken } = options
+  if (sources.length === 0) {
+    // mysql2 also hands `password` to its built-in plugins, which a server may switch to and read
+    throw invalid(
+      'give a token source: `token`, `tokenFile` or `getToken` (mysql2\'s `password` is not used as the token: ' +
+        'mysql2 would also send it to any built-in password plugin the server switches to)',
+    )
+  }
+  const { token, tokenFile, getToken } = config
   if (token !== undefined && typeof token !== 'string' && !(token instanceof Uint8Array)) {
     throw invalid('options.token must be a string, Buffer or Uint8Array')
   }
@@ -49,15 +61,13 @@ function readOptions(options) {
     throw invalid('options.tokenFile must be a non-empty path string')
   }
   if (getToken !== undefined && typeof getToken !== 'function') throw invalid('options.getToken must be a function')
-  for (const flag of ['allowInsecureTransport', 'cleartext']) {
-    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
-      throw invalid(`options.${flag} must be true or false`)
-    }
+  for (const flag of FLAGS) {
+    if (config[flag] !== undefined && typeof config[flag] !== 'boolean') throw invalid(`options.${flag} must be true or false`)
   }
-  checkNumber(options, 'refreshBeforeExpirySeconds', 0)
-  checkNumber(options, 'tokenTimeoutMs', 1)
+  checkNumber(config, 'refreshBeforeExpirySeconds', 0)
+  checkNumber(config, 'tokenTimeoutMs', 1, MAX_TIMEOUT_MS)
   let core
-  for (const name of CORE_OPTIONS) if (options[name] !== undefined) (core ??= {})[name] = options[name]
+  for (const name of CORE_OPTIONS) if (config[name] !== undefined) (core ??= {})[name] = config[name]
   try {
     // the core checks its own options; a throwaway call surfaces a bad one now
     openidConnectAuthResponse('x', { ...core, maxTokenBytes: core?.maxTokenBytes ?? 1 })
@@ -65,41 +75,35 @@ function readOptions(options) {
     // 'x' itself is no JWT: only an option error matters here
     if (err.code === 'ERR_OIDC_INVALID_ARGUMENT') throw asPluginError(err)
   }
-  const config = { ...options, core }
-  // an option given as undefined takes its default too (a spread would keep the undefined)
+  config.core = core
   for (const [name, value] of Object.entries(DEFAULTS)) config[name] ??= value
+  // a static token is checked now too: an empty or malformed one would fail every login
+  if (token !== undefined) checkToken(token, config)
   return config
 }
 
-/** `exp` in milliseconds, or null for a token that is not a JWT or has no `exp` (never cached). */
-function expiryOf(token) {
+/** The core rules, and TiDB's when `cleartext` is on; throws what the login must fail with. */
+function checkToken(token, config) {
+  let info
   try {
-    return inspectIdToken(token).expiresAt?.getTime() ?? null
-  } catch {
-    return null
+    openidConnectAuthResponse(token, config.core)
+    // the response check bounded its size, so the token is cheap to inspect
+    if (config.core?.validate !== false) info = inspectIdToken(token)
+  } catch (err) {
+    throw asPluginError(err)
   }
+  const expiresAt = info?.expiresAt?.getTime() ?? null
+  const issuedAt = typeof info?.claims.iat === 'number' ? info.claims.iat * 1000 : null
+  const usableUntil = config.cleartext === true ? tidbFreshness(info, expiresAt, issuedAt) : expiresAt
+  return { expiresAt: usableUntil, issuedAt, iss: info?.claims.iss, sub: info?.claims.sub }
 }
 
 function tokenSourceFor(config) {
   if (config.token !== undefined) return () => config.token
   if (config.tokenFile !== undefined) return fileTokenSource(config.tokenFile, config.maxTokenBytes)
-  if (config.getToken !== undefined) return cachedTokenSource(config.getToken, { ...config, expiryOf })
-  return (context, connection) => connection.config.password ?? ''
-}
-
-/** TLS or a local socket, as the official clients require before they send a token. */
-function isSecureTransport(connection) {
-  return connection.stream?.encrypted === true || Boolean(connection.config?.socketPath)
-}
-
-function checkTransport(connection, config, pluginName) {
-  if (config.allowInsecureTransport === true || isSecureTransport(connection)) return
-  throw pluginError(
-    'ERR_OIDC_INSECURE_TRANSPORT',
-    `${pluginName} refuses to send the ID token over an unencrypted TCP connection: turn on TLS in mysql2 ` +
-      `with the \`ssl\` option (for example \`ssl: { ca: fs.readFileSync('ca.pem') }\`), or connect over a ` +
-      'Unix socket with `socketPath`. Only on a trusted network, set `allowInsecureTransport: true`.',
-  )
+  const { refreshBeforeExpirySeconds, tokenTimeoutMs } = config
+  const accept = (token) => checkToken(token, config)
+  return cachedTokenSource(config.getToken, { refreshBeforeExpirySeconds, tokenTimeoutMs, accept, sourceKind: 'getToken' })
 }
 
 // Logins already answered, keyed by mysql2's command (the handshake, or a later changeUser): mysql2
@@ -113,32 +117,102 @@ function isGone(connection) {
   return connection._closing === true || stream?.destroyed === true || stream?.writableEnded === true
 }
 
+/**
+ * mysql2 reports a rejected plugin Promise by emitting 'error' on the login's command; a
+ * changeUser command has no listener, so the emit would throw and kill the process. Give it the
+ * listener mysql2 itself uses for a plugin that throws synchronously.
+ */
+function catchCommandErrors(command, connection) {
+  if (typeof command?.listenerCount !== 'function' || command.listenerCount('error') > 0) return
+  command.once('error', (err) => {
+    if (typeof connection._handleFatalError === 'function') connection._handleFatalError(err)
+    connection.stream?.destroy?.()
+  })
+}
+
+/**
+ * Settles with the answer to a pending token, but lets go of the login when its connection closes:
+ * the shared fetch may outlive many abandoned logins, and must not keep them (or answer them).
+ */
+function answerWhenReady(pending, connection, respond) {
+  const stream = connection.stream
+  return new Promise((resolve, reject) => {
+    // everything the callbacks reach is in `login`, dropped on close, so a pending fetch holds nothing
+    let login = { resolve, reject, respond, connection, stream }
+    const release = () => {
+      const current = login
+      login = null
+      current?.stream?.off?.('close', release)
+      current?.resolve(undefined) // gone: nothing to answer, nowhere to send it
+      return current
+    }
+    stream?.once?.('close', release)
+    pending.then(
+      (token) => {
+        if (!login || isGone(login.connection)) return release()
+        const { resolve: done, reject: fail, respond: answer } = login
+        login.stream?.off?.('close', release)
+        login = null
+        try {
+          done(answer(token))
+        } catch (err) {
+          fail(err)
+        }
+      },
+      (err) => {
+        if (!login || isGone(login.connection)) return release()
+        const { reject: fail } = login
+        login.stream?.off?.('close', release)
+        login = null
+        fail(asPluginError(err))
+      },
+    )
+  })
+}
+
 /** A mysql2 AuthPlugin that answers one auth switch with `encode(token)`. */
 function makePlugin(config, tokenSource, pluginName, encode) {
   return ({ connection, command }) => {
     const login = command !== null && typeof command === 'object' ? command : connection
+    catchCommandErrors(command, connection)
     return () => {
-      checkTransport(connection, config, pluginName)
+      checkPeer(connection, config, pluginName)
       // a second request within one login is not part of the exchange: never send twice
       if (answeredLogins.has(login)) {
         throw pluginError('ERR_OIDC_UNEXPECTED_REQUEST', `the server asked for ${pluginName} data a second time`)
       }
       answeredLogins.add(login)
+      warnIfDebug(connection)
       const { user, host, port, database, socketPath } = connection.config
-      const token = tokenSource({ user, host, port, database, socketPath }, connection)
-      const respond = (value) => {
-        // the server hung up while getToken ran: nothing to answer, and nowhere to send it
-        if (isGone(connection)) return undefined
+      const respond = (token) => {
+        checkToken(token, config)
         try {
-          return encode(value, config.core)
+          return encode(token, config.core)
         } catch (err) {
           throw asPluginError(err)
         }
       }
+      let token
+      try {
+        token = tokenSource({ user, host, port, database, socketPath })
+      } catch (err) {
+        throw asPluginError(err)
+      }
       // a ready token is answered synchronously, which keeps the error code intact in mysql2
-      return typeof token?.then === 'function' ? token.then(respond, (err) => Promise.reject(asPluginError(err))) : respond(token)
+      return typeof token?.then === 'function' ? answerWhenReady(token, connection, respond) : respond(token)
     }
   }
+}
+
+let debugWarned = false
+/** mysql2's `debug: true` prints every packet, the token included: say so once. */
+function warnIfDebug(connection) {
+  if (debugWarned || !own(connection.config, 'debug')) return
+  debugWarned = true
+  process.emitWarning(
+    'mysql2 `debug` is on: it prints every packet to the console, the ID token included. Turn it off wherever logs are kept.',
+    { code: 'MYSQL_OPENID_CONNECT_DEBUG_TOKEN' },
+  )
 }
 
 /**

@@ -1,26 +1,46 @@
 'use strict'
 
-// The plugin's own error codes; the core's (ERR_OIDC_TOKEN_*) come from the Rust side.
+// Every error the package throws: an OidcError with a stable code. The core's codes
+// (ERR_OIDC_TOKEN_*, ...) come from the Rust side and are re-thrown as OidcErrors.
 const PLUGIN_NAME = 'authentication_openid_connect_client'
 
 /**
  * An Error whose code survives mysql2: mysql2 overwrites `code` with AUTH_SWITCH_PLUGIN_ERROR when
- * a plugin's Promise rejects, so the code is also kept in `oidcCode` and in the message.
+ * a plugin's Promise rejects, so the code is also kept in `oidcCode` and at the end of the message.
  */
-function pluginError(code, message, cause) {
-  const err = new Error(`${PLUGIN_NAME}: ${message} [${code}]`, cause === undefined ? undefined : { cause })
-  err.code = code
-  err.oidcCode = code
-  return err
+class OidcError extends Error {
+  constructor(code, message, options) {
+    super(`${PLUGIN_NAME}: ${message} [${code}]`, options)
+    this.code = code
+    this.oidcCode = code
+  }
+
+  get name() {
+    return 'OidcError'
+  }
 }
 
-/** Re-throws a core error (or any error) as a plugin error, naming the plugin. */
+function pluginError(code, message, cause) {
+  return new OidcError(code, message, cause === undefined ? undefined : { cause })
+}
+
+/** True for an error this package threw (also after mysql2 rewrote its `code`). */
+function isOidcError(err) {
+  return err instanceof OidcError
+}
+
+/** The core's message without its code prefix, which OidcError puts at the end instead. */
+function coreMessage(err) {
+  return String(err.message).replace(/^ERR_OIDC_[A-Z_]+: /, '')
+}
+
+/** Re-throws a core error (or any error) as an OidcError; anything else becomes its cause. */
 function asPluginError(err) {
-  if (err && typeof err.oidcCode === 'string') return err
+  if (isOidcError(err)) return err
   if (err && typeof err.code === 'string' && err.code.startsWith('ERR_OIDC_')) {
-    return pluginError(err.code, err.message)
+    return pluginError(err.code, coreMessage(err))
   }
   return pluginError('ERR_OIDC_TOKEN_SOURCE', 'the token source failed (see error.cause)', err)
 }
 
-module.exports = { PLUGIN_NAME, pluginError, asPluginError }
+module.exports = { PLUGIN_NAME, OidcError, pluginError, isOidcError, asPluginError }

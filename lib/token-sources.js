@@ -60,7 +60,7 @@ const MAX_CACHED_CONTEXTS = 64
  * token is reused until `refreshBeforeExpirySeconds` before its `exp`; concurrent callers for one
  * context share one in-flight call; failures are not cached.
  */
-function cachedTokenSource(getToken, { refreshBeforeExpirySeconds, tokenTimeoutMs, expiryOf }) {
+function cachedTokenSource(getToken, { refreshBeforeExpirySeconds, tokenTimeoutMs, accept }) {
   const entries = new Map()
   const fetchToken = async (key, context) => {
     let token
@@ -69,7 +69,8 @@ function cachedTokenSource(getToken, { refreshBeforeExpirySeconds, tokenTimeoutM
     } catch (err) {
       throw err?.oidcCode ? err : pluginError('ERR_OIDC_TOKEN_SOURCE', 'getToken failed (see error.cause)', err)
     }
-    const expiresAt = expiryOf(token)
+    // a token the plugin would refuse is never cached: the next login asks the provider again
+    const { expiresAt } = accept(token)
     const entry = entries.get(key)
     if (entry) entry.cached = expiresAt === null ? null : { token, refreshAt: expiresAt - refreshBeforeExpirySeconds * 1000 }
     return token

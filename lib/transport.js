@@ -1,0 +1,124 @@
+'use strict'
+
+// Who is at the other end: the token is a bearer credential, so it goes only to a peer that is
+// authenticated (TLS with a verified chain and host name, or a local socket), judged by the stream
+// mysql2 really uses and by own properties only, so neither a stale config nor a polluted
+// Object.prototype can vouch for a connection.
+
+const { X509Certificate } = require('node:crypto')
+const net = require('node:net')
+const tls = require('node:tls')
+
+const { PLUGIN_NAME, pluginError } = require('./errors.js')
+
+/** `object[key]` if it is the object's own property, else undefined. */
+function own(object, key) {
+  return object !== null && typeof object === 'object' && Object.hasOwn(object, key) ? object[key] : undefined
+}
+
+/** A Unix socket or Windows named pipe (Node, Deno and Bun all name that handle `Pipe`). */
+function isLocalSocket(socket) {
+  if (!(socket instanceof net.Socket) || socket instanceof tls.TLSSocket) return false
+  return socket._handle?.constructor?.name === 'Pipe'
+}
+
+/** The socket under a TLS stream (what `tls.connect({ socket })` wrapped), if any. */
+function socketUnder(stream) {
+  const parent = own(stream, '_parent')
+  return parent instanceof net.Socket ? parent : null
+}
+
+const FIX_CHAIN =
+  'pass the CA that signed the server certificate in mysql2\'s `ssl: { ca }` (and leave `rejectUnauthorized` on)'
+const FIX_HOST =
+  'connect with the host name the certificate names, or set `ssl.servername` to a name it contains; a MySQL ' +
+  'auto-generated certificate names no host at all: give the server a certificate issued for its name, or ' +
+  'connect over a local socket (`socketPath`)'
+const OPT_OUT = 'If you accept that any server on the path may receive the token, set `allowUnverifiedServer: true`.'
+
+const via = (pluginName) => (pluginName === PLUGIN_NAME ? '' : ` through ${pluginName}`)
+
+/** The name the certificate must be valid for: `ssl.servername` if the user set one, else the host. */
+function expectedServerName(config) {
+  const servername = own(own(config, 'ssl'), 'servername')
+  if (typeof servername === 'string' && servername !== '') return servername
+  const host = own(config, 'host')
+  return typeof host === 'string' && host !== '' ? host : 'localhost'
+}
+
+/** One DER element at `at`: its tag and where its contents start and end. */
+function derElement(der, at) {
+  let length = der[at + 1]
+  let header = 2
+  if (length & 0x80) {
+    const bytes = length & 0x7f
+    length = 0
+    for (let i = 0; i < bytes; i++) length = length * 256 + der[at + 2 + i]
+    header += bytes
+  }
+  return { tag: der[at], start: at + header, end: at + header + length }
+}
+
+/**
+ * The server certificate of a TLS session. Node's own copy is gone once the server sends session
+ * tickets, and a resumed handshake sends none at all; the session (OpenSSL's SSL_SESSION, whose
+ * `peer [3]` field holds the certificate the server proved when the session began) keeps it.
+ */
+function certificateOfSession(session) {
+  if (!Buffer.isBuffer(session) || session[0] !== 0x30) return null
+  const sequence = derElement(session, 0)
+  for (let at = sequence.start; at < Math.min(sequence.end, session.length); ) {
+    const field = derElement(session, at)
+    if (field.tag === 0xa3) return new X509Certificate(session.subarray(field.start, field.end))
+    at = field.end
+  }
+  return null
+}
+
+/** The certificate the peer proved, as the TLS session records it (Node forgets its own copy). */
+function peerCertificate(stream) {
+  try {
+    return certificateOfSession(stream.getSession()) ?? stream.getPeerX509Certificate() ?? null
+  } catch {
+    return null // unreadable: treated as no certificate, which refuses
+  }
+}
+
+/** Why a TLS peer is not authenticated, or null when it is. */
+function unverifiedReason(stream, config) {
+  if (own(stream, 'authorized') !== true) {
+    const why = stream.authorizationError ? ` (${stream.authorizationError.code || stream.authorizationError})` : ''
+    return `the server's certificate chain is not verified${why}: ${FIX_CHAIN}`
+  }
+  const name = expectedServerName(config)
+  const certificate = peerCertificate(stream)
+  if (!certificate) return `the server's certificate could not be read to check it against ${JSON.stringify(name)}`
+  const mismatch = tls.checkServerIdentity(name, certificate.toLegacyObject())
+  if (mismatch) return `the server's certificate is not valid for ${JSON.stringify(name)} (${mismatch.reason}): ${FIX_HOST}`
+  return null
+}
+
+/**
+ * Throws unless the token may go to this connection's peer: a local socket, or TLS whose chain and
+ * host name verify; `allowUnverifiedServer` relaxes the TLS checks, `allowInsecureTransport` all.
+ */
+function checkPeer(connection, options, pluginName) {
+  if (options.allowInsecureTransport === true) return 'allowed-insecure'
+  const stream = own(connection, 'stream')
+  if (isLocalSocket(stream)) return 'local-socket'
+  if (stream instanceof tls.TLSSocket && own(stream, 'encrypted') === true) {
+    if (isLocalSocket(socketUnder(stream))) return 'local-socket'
+    if (options.allowUnverifiedServer === true) return 'tls-unverified'
+    const reason = unverifiedReason(stream, own(connection, 'config'))
+    if (!reason) return 'tls'
+    throw pluginError('ERR_OIDC_UNVERIFIED_SERVER', `refused to send the ID token: ${reason}. ${OPT_OUT}`)
+  }
+  throw pluginError(
+    'ERR_OIDC_INSECURE_TRANSPORT',
+    `refused to send the ID token over an unencrypted connection${via(pluginName)}: turn on TLS with mysql2's \`ssl\` ` +
+      "option (for example `ssl: { ca: fs.readFileSync('ca.pem') }`), or connect over a local socket with " +
+      '`socketPath`. Only on a network you trust completely, set `allowInsecureTransport: true`.',
+  )
+}
+
+module.exports = { checkPeer, own }
