@@ -1,4 +1,5 @@
-// Tests of the embedded MySQL-protocol test server itself, driven by real mysql2 clients that frame
+// Tests of the embedded MySQL-protocol test server itself (each mode as strict as its server:
+// docs/protocol.md#what-each-server-checks), driven by real mysql2 clients that frame
 // the token with the package's own openidConnectAuthResponse.
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
