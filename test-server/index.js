@@ -1,25 +1,30 @@
 'use strict'
 
 /**
- * An embedded MySQL-protocol server that logs users in with an OpenID Connect ID token the way
- * MySQL Enterprise, Percona Server, StarRocks and TiDB do (see PROTOCOL.md), and a local identity
- * provider to mint tokens. For the package's end-to-end tests and demo; it is not a database.
+ * An embedded MySQL-protocol server that logs users in with an OpenID Connect ID token as strictly
+ * as MySQL Enterprise, Percona Server, StarRocks or TiDB do (each mode's checks: modes/<mode>.js,
+ * explained in docs/protocol.md#what-each-server-checks), and a local identity provider to mint
+ * tokens. For the package's tests and demo; it is not a database.
  *
  *   const idp = await createIdentityProvider({ issuer: 'https://idp.example.test', alg: 'RS256' })
  *   const server = await startOidcServer({
  *     mode: 'mysql-enterprise',      // | 'percona' | 'starrocks' | 'tidb'
- *     identityProviders: [idp],      // each { issuer, jwks, audience?, secret? }; or top-level issuer + jwks
- *     users: { alice: { principal: 'alice' } },  // principal defaults to the account name
- *     principalField: 'sub',         // claim compared with the principal (starrocks: with the account name)
- *     audience: undefined,           // required `aud` when set (a provider's own `audience` wins)
+ *     identityProviders: [idp],      // each { issuer, jwks?, publicJwk?, audience? }; or top-level issuer + jwks
+ *     users: { alice: {} },          // per account, as its CREATE USER would say:
+ *       // identityProvider: an issuer. mysql-enterprise/percona: the provider the account is bound to
+ *       //   (default: the only one); starrocks: its keys and required_issuer; tidb: TOKEN_ISSUER (default "").
+ *       // principal: the "user" (sub) of mysql-enterprise/percona, default the account name.
+ *       // email: tidb's ATTRIBUTE '{"email": ...}', default "".
+ *       // password: a mysql_native_password account instead (a benchmark baseline).
+ *     principalField: 'sub',         // starrocks principal_field (a claim, or a JSON pointer "/a/b")
+ *     audience: undefined,           // percona audiences / starrocks required_audience (a provider's own wins)
  *     tls: true,                     // true: generated cert; { key, cert }: these PEMs; false: no CLIENT_SSL
- *     requireSecureTransport: true,  // refuse a token sent over plain TCP (TLS and Unix sockets are secure)
+ *     requireSecureTransport: undefined, // starrocks/tidb only, default false; always on for mysql-enterprise/percona
  *     socketPath: undefined,         // listen on this Unix socket instead of 127.0.0.1:<ephemeral port>
  *     fault: undefined,              // one of FAULTS, or (connectionNumber) => fault | undefined
  *   })
- *   A user given a `password` (users: { bob: { password: 'pw' } }) logs in with mysql_native_password
- *   instead, as a baseline for benchmarks.
  *   server.host, server.port, server.socketPath, server.ca, server.authLog, server.openConnections
+ *   A refusal is ERR 1045 as the real server words it; the reason is in server.authLog[i].reason.
  *   await server.close()
  */
 
@@ -36,23 +41,28 @@ const { getSelfSignedCertificate } = require('./certs')
 function normalizeOptions(options) {
   const mode = options.mode || 'mysql-enterprise'
   if (!MODES[mode]) throw new TypeError(`unknown mode ${mode}; expected one of ${Object.keys(MODES).join(', ')}`)
+  const modeSettings = MODES[mode]
   const { fault } = options
   if (fault !== undefined && typeof fault !== 'function' && !FAULTS.includes(fault)) throw new TypeError(`unknown fault ${fault}`)
   const providerList =
-    options.identityProviders || (options.issuer ? [{ issuer: options.issuer, jwks: options.jwks, secret: options.secret }] : [])
+    options.identityProviders || (options.issuer ? [{ issuer: options.issuer, jwks: options.jwks, publicJwk: options.publicJwk }] : [])
   if (!providerList.length) throw new TypeError('startOidcServer needs identityProviders (or issuer + jwks)')
-  const users = {}
-  for (const [name, account] of Object.entries(options.users || {})) {
-    users[name] = { principal: account && account.principal !== undefined ? account.principal : name, password: account && account.password }
+  const providers = prepareProviders(providerList, options.audience)
+  if (modeSettings.secureTransport === 'always' && options.requireSecureTransport === false) {
+    throw new TypeError(`${mode} always requires TLS or a socket; requireSecureTransport: false is not an option there`)
+  }
+  const accounts = {}
+  for (const [name, account = {}] of Object.entries(options.users || {})) {
+    accounts[name] =
+      account.password !== undefined
+        ? { password: account.password }
+        : { settings: modeSettings.account(name, account, providers, options) }
   }
   return {
     mode,
-    modeSettings: MODES[mode],
-    providers: prepareProviders(providerList),
-    users,
-    principalField: options.principalField || 'sub',
-    audience: options.audience,
-    requireSecureTransport: options.requireSecureTransport !== false,
+    modeSettings,
+    accounts,
+    requireSecureTransport: modeSettings.secureTransport === 'always' || options.requireSecureTransport === true,
     socketPath: options.socketPath,
     fault: options.fault,
   }

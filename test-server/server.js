@@ -1,28 +1,17 @@
 'use strict'
 
 // One Connection per client socket, walking greeting -> (TLS) -> auth switch -> token check ->
-// commands. The emulated servers differ only in the MODES table.
+// commands. What differs between the emulated servers is all in modes/<mode>.js; this file only
+// follows the order a MySQL-protocol server goes in (docs/protocol.md#the-exchange).
 
 const crypto = require('node:crypto')
-const path = require('node:path')
 const tls = require('node:tls')
 const protocol = require('./protocol')
-const { verifyIdToken, ASYMMETRIC_ALGS } = require('./identity-provider')
+const MODES = require('./modes')
+const { OIDC_CLIENT_PLUGIN } = require('./modes/wire')
 const { answerQuery, UNSUPPORTED_QUERY_MESSAGE } = require('./queries')
 const { verifyNativePassword } = require('./native-password')
 
-const OIDC_CLIENT_PLUGIN = 'authentication_openid_connect_client'
-// switchTo: the client plugin named in the AuthSwitchRequest; algorithms: signatures the server accepts.
-const modeSettings = (serverVersion, defaultAuthPlugin, switchTo, algorithms) => ({ serverVersion, defaultAuthPlugin, switchTo, algorithms })
-const MODES = {
-  'mysql-enterprise': modeSettings('9.1.0-oidc-embedded', 'caching_sha2_password', OIDC_CLIENT_PLUGIN, ['RS256']),
-  percona: modeSettings('8.4.3-3-oidc-embedded', 'caching_sha2_password', OIDC_CLIENT_PLUGIN, ['RS256', 'RS384', 'RS512', 'ES256', 'HS256']),
-  starrocks: modeSettings('8.0.33-starrocks-oidc-embedded', 'mysql_native_password', OIDC_CLIENT_PLUGIN, ASYMMETRIC_ALGS),
-  // TiDB's tidb_auth_token: the bare JWT, then a NUL, through mysql_clear_password.
-  tidb: modeSettings('8.0.11-TiDB-v8.5.0-oidc-embedded', 'mysql_native_password', 'mysql_clear_password', [
-    'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512',
-  ]),
-}
 const FAULTS = [
   'drop-after-handshake',
   'malformed-auth-switch',
@@ -40,13 +29,6 @@ const BASE_CAPABILITIES =
 const SECOND_RESPONSE_WAIT_MS = 1000
 const SLOW_HANDSHAKE_MS = 2000
 
-// The core decoder is the package's own build output; load it only when a token arrives.
-let coreDecoder = null
-function decodeOidcAuthResponse(payload) {
-  if (!coreDecoder) coreDecoder = require(path.join(__dirname, '..', 'main.js')).parseOpenidConnectAuthResponse
-  return coreDecoder(payload)
-}
-
 // MySQL's scrambles avoid NUL (some clients treat them as C strings): bytes 1..127.
 function makeScramble() {
   return Buffer.from(crypto.randomBytes(20).map((b) => (b % 127) + 1))
@@ -56,6 +38,7 @@ class Connection {
   constructor(server, socket) {
     this.server = server
     this.config = server.config
+    this.mode = server.config.modeSettings
     this.rawSocket = socket
     this.stream = socket
     this.transport = server.config.socketPath ? 'unix' : 'tcp'
@@ -106,11 +89,11 @@ class Connection {
     this.capabilities = BASE_CAPABILITIES | (this.server.secureContext ? CLIENT.SSL : 0)
     this.state = 'handshake-response'
     this.send(protocol.encodeHandshakeV10({
-      serverVersion: this.config.modeSettings.serverVersion,
+      serverVersion: this.mode.serverVersion,
       connectionId: this.connectionId,
       scramble: this.scramble,
       capabilities: this.capabilities,
-      authPluginName: this.config.modeSettings.defaultAuthPlugin,
+      authPluginName: this.mode.defaultAuthPlugin,
     }))
   }
 
@@ -175,27 +158,32 @@ class Connection {
     this.user = response.user
     this.clientFlags = response.clientFlags
     this.clientPluginName = response.clientPluginName
+    this.passwordUsed = response.authData.length > 0
     if (this.fault === 'drop-after-handshake') {
       this.logAuth({ plugin: null, capability: null, tokenBytes: 0, reason: 'drop-after-handshake fault' })
       return this.destroy()
     }
-    if (!Object.prototype.hasOwnProperty.call(this.config.users, response.user)) {
+    if (!Object.prototype.hasOwnProperty.call(this.config.accounts, response.user)) {
       this.authEntry = this.logAuth({ plugin: null, capability: null, tokenBytes: 0 })
       return this.deny('unknown user')
     }
-    if (this.config.users[response.user].password !== undefined) return this.onNativePassword(response)
-    const { switchTo } = this.config.modeSettings
+    this.account = this.config.accounts[response.user]
+    if (this.account.password !== undefined) return this.onNativePassword(response)
+    // MySQL Enterprise and Percona check the transport before their plugin reads: no switch at all.
+    if (this.config.requireSecureTransport && this.transport === 'tcp') {
+      this.authEntry = this.logAuth({ plugin: null, capability: null, tokenBytes: 0 })
+      return this.deny('insecure transport: TLS or a socket is required, checked before any auth switch')
+    }
     this.state = 'auth-response'
     if (this.fault === 'malformed-auth-switch') return this.send(protocol.encodeAuthSwitchRequest(null))
-    const huge = this.fault === 'huge-auth-switch'
-    const pluginData = huge ? Buffer.alloc(1024 * 1024, 0x41) : Buffer.concat([this.scramble, Buffer.from([0])])
-    this.send(protocol.encodeAuthSwitchRequest(switchTo, pluginData))
+    const pluginData = this.fault === 'huge-auth-switch' ? Buffer.alloc(1024 * 1024, 0x41) : this.mode.switchData(this.scramble)
+    this.send(protocol.encodeAuthSwitchRequest(this.mode.clientPlugin, pluginData))
   }
 
   // A password account (a baseline for benchmarks): mysql_native_password in the handshake response.
   onNativePassword(response) {
     this.authEntry = this.logAuth({ plugin: 'mysql_native_password', capability: null, tokenBytes: 0 })
-    const { password } = this.config.users[response.user]
+    const { password } = this.account
     if (response.clientPluginName !== 'mysql_native_password') return this.deny('expected mysql_native_password')
     if (!verifyNativePassword(this.scramble, password, response.authData)) return this.deny('wrong password')
     this.authEntry.ok = true
@@ -219,26 +207,21 @@ class Connection {
     return entry
   }
 
+  // The client's answer to the switch: the mode reads the token out of it (framed, or clear + NUL).
   onAuthResponse(payload) {
-    const plugin = this.config.modeSettings.switchTo
-    let capability = null
-    let tokenBytes
+    const plugin = this.mode.clientPlugin
+    this.passwordUsed = payload.length > 0
+    let read
     try {
-      if (plugin === 'mysql_clear_password') {
-        tokenBytes = payload[payload.length - 1] === 0 ? payload.subarray(0, -1) : payload
-      } else {
-        const decoded = decodeOidcAuthResponse(payload)
-        capability = decoded.capability
-        tokenBytes = decoded.token
-      }
+      read = this.mode.readToken(payload)
     } catch (err) {
       const malformed = err && err.code === 'ERR_OIDC_RESPONSE_MALFORMED'
       // A load failure of main.js (no native build yet) is kept for debugging; it holds no token.
-      this.authEntry = this.logAuth({ plugin, capability, tokenBytes: 0, ...(malformed ? {} : { detail: String(err && err.message) }) })
+      this.authEntry = this.logAuth({ plugin, capability: null, tokenBytes: 0, ...(malformed ? {} : { detail: String(err && err.message) }) })
       return this.deny(malformed ? 'malformed auth response' : 'auth response decoder unavailable')
     }
-    this.authEntry = this.logAuth({ plugin, capability, tokenBytes: tokenBytes.length })
-    this.token = tokenBytes.toString('utf8')
+    this.authEntry = this.logAuth({ plugin, capability: read.capability, tokenBytes: read.tokenBytes.length })
+    this.token = read.tokenBytes.toString('utf8')
     if (this.fault === 'error-packet') return this.deny('error-packet fault')
     if (this.fault === 'more-data-after-response') {
       this.authEntry.secondResponse = false
@@ -249,46 +232,82 @@ class Connection {
     this.finishAuth()
   }
 
-  finishAuth() {
+  finishAuth({ keepOpenOnDenial = false } = {}) {
     if (this.state === 'authenticating') return // the second-response timer and packet both land here
     this.state = 'authenticating'
-    if (this.config.requireSecureTransport && this.transport === 'tcp') return this.deny('insecure transport')
     const token = this.token
     this.token = null // nothing keeps the token past its check
     this.busy = true
-    verifyIdToken(token, {
-      providers: this.config.providers,
-      algorithms: this.config.modeSettings.algorithms,
-      audience: this.config.audience,
-      principalField: this.config.principalField,
-      expectedPrincipal: this.config.mode === 'starrocks' ? this.user : this.config.users[this.user].principal,
-    })
-      .catch(() => ({ ok: false, reason: 'token check failed' }))
-      .then((result) => {
+    Promise.resolve()
+      .then(() => this.mode.check(token, this.account.settings, { user: this.user }))
+      .catch(() => 'token check failed')
+      .then((reason) => {
         this.busy = false
         if (this.closed) return
-        if (!result.ok) return this.deny(result.reason)
-        this.authEntry.ok = true
-        this.state = 'command'
-        this.send(protocol.encodeOk())
+        if (reason) {
+          this.deny(reason, { keepOpen: keepOpenOnDenial, fromTokenCheck: true })
+        } else {
+          this.authEntry.ok = true
+          this.loggedIn = { user: this.user, account: this.account }
+          this.state = 'command'
+          this.send(protocol.encodeOk())
+        }
         this.drain()
       })
   }
 
-  deny(reason) {
+  // ERR 1045 28000 in the mode's words; the reason itself goes to the server's log (authLog) only,
+  // as the real servers keep theirs (StarRocks alone sends its verifier's reason, see modes/starrocks.js).
+  deny(reason, { keepOpen = false, fromTokenCheck = false } = {}) {
     this.token = null
     if (this.authEntry) this.authEntry.reason = reason
+    const shown = { user: this.user, host: this.host, passwordUsed: this.passwordUsed, reason: fromTokenCheck ? reason : null }
+    const message = this.mode.accessDenied(shown)
+    this.send(protocol.encodeErr(1045, '28000', message))
+    if (keepOpen && this.loggedIn) {
+      // the session goes on as the user it was before (StarRocks' failed COM_CHANGE_USER)
+      this.user = this.loggedIn.user
+      this.account = this.loggedIn.account
+      this.state = 'command'
+      return
+    }
     this.state = 'denied'
-    this.send(protocol.encodeErr(1045, '28000', `Access denied for user '${this.user}'@'${this.host}' (${reason})`))
     this.stream.end()
+  }
+
+  // StarRocks: no switch; only a COM_CHANGE_USER that names the client plugin and carries its answer logs in.
+  changeUserWithoutSwitch(request) {
+    const plugin = this.mode.clientPlugin
+    this.user = request.user
+    this.passwordUsed = request.authData.length > 0
+    this.authEntry = this.logAuth({ plugin: null, clientPlugin: request.clientPluginName, capability: null, tokenBytes: 0, changeUser: true })
+    const account = Object.prototype.hasOwnProperty.call(this.config.accounts, request.user) ? this.config.accounts[request.user] : null
+    if (!account) return this.deny('unknown user', { keepOpen: true })
+    if (account.password !== undefined || request.clientPluginName.toLowerCase() !== plugin.toLowerCase()) {
+      return this.deny(`COM_CHANGE_USER names ${request.clientPluginName || 'no plugin'}, not ${plugin}: no auth switch`, { keepOpen: true })
+    }
+    let read
+    try {
+      read = this.mode.readToken(request.authData)
+    } catch {
+      return this.deny('malformed auth response', { keepOpen: true })
+    }
+    Object.assign(this.authEntry, { plugin, capability: read.capability, tokenBytes: read.tokenBytes.length })
+    this.account = account
+    this.token = read.tokenBytes.toString('utf8')
+    this.finishAuth({ keepOpenOnDenial: true })
   }
 
   onCommand(payload) {
     const command = payload[0]
     if (command === 0x01) return this.stream.end() // COM_QUIT
     if (command === 0x0e || command === 0x02 || command === 0x1f) return this.send(protocol.encodeOk()) // PING, INIT_DB, RESET
-    // COM_CHANGE_USER: a new login on this connection, through the same auth switch
-    if (command === 0x11) return this.onHandshakeResponse(protocol.parseChangeUser(payload.subarray(1), this.clientFlags))
+    if (command === 0x11) {
+      // COM_CHANGE_USER: a new login on this connection, as the mode's server does it
+      const request = protocol.parseChangeUser(payload.subarray(1), this.clientFlags)
+      if (this.mode.changeUser === 'packet-plugin-only') return this.changeUserWithoutSwitch(request)
+      return this.onHandshakeResponse(request)
+    }
     if (command !== 0x03) return this.send(protocol.encodeErr(1047, '08S01', 'Unknown command'))
     const result = answerQuery(payload.subarray(1).toString('utf8'), this.user, this.host)
     if (!result) return this.send(protocol.encodeErr(1064, '42000', UNSUPPORTED_QUERY_MESSAGE))
