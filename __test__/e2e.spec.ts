@@ -128,12 +128,14 @@ test('the server refuses wrong user, issuer, audience and signature with a bare 
 test('an expired token is refused client-side with its code, and never sent', async (t) => {
   const server = await serve(t)
   const expired = await token({}, { expiresIn: -120 })
-  for (const source of [{ token: expired }, { getToken: async () => expired }]) {
-    const err = await connectError(clientOptions(server, source))
+  for (const getToken of [async () => expired, () => expired]) {
+    const err = await connectError(clientOptions(server, { getToken }))
     t.is(err.oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
     t.regex(err.message, /expired at/)
     t.true(err.fatal)
   }
+  // a static token is checked when the options are made, before any connection
+  t.is((t.throws(() => clientOptions(server, { token: expired })) as any).oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
   t.is(server.authLog.filter((entry: any) => entry.tokenBytes > 0).length, 0)
 })
 
@@ -250,8 +252,6 @@ test('mysql2 overwrites code on async failures: oidcCode and the message keep it
   t.is(asyncFailure.code, 'AUTH_SWITCH_PLUGIN_ERROR')
   t.is(asyncFailure.oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
   t.regex(asyncFailure.message, /^authentication_openid_connect_client: .*\[ERR_OIDC_TOKEN_EXPIRED\]$/)
-  const syncFailure = await connectError(clientOptions(server, { token: expired }))
-  t.is(syncFailure.code, 'ERR_OIDC_TOKEN_EXPIRED')
 })
 
 test('the server asking a second time gets nothing more', async (t) => {
@@ -275,7 +275,7 @@ test('no token reaches an error, a log line or util.inspect', async (t) => {
   try {
     const plain = await serve(t, { mode: 'starrocks', tls: false })
     const attempts = [
-      clientOptions(server, { token: expired }),
+      clientOptions(server, { getToken: () => expired }),
       clientOptions(server, { getToken: async () => expired }),
       clientOptions(server, { token: wrongAudience }),
       clientOptions(plain, { token: good }),
@@ -296,7 +296,9 @@ test('no token reaches an error, a log line or util.inspect', async (t) => {
 })
 
 // Per server, a login its real counterpart refuses is refused here too, through this package's
-// plugin (the reason in the server's log), next to one it accepts.
+// plugin (the reason in the server's log), next to one it accepts. The plugin's own checks are off
+// (validate: false) so that the token reaches the server: those that it refuses client-side first
+// (TiDB's email and 15-minute window, a future iat) are tested in plugin.spec.ts and core specs.
 const now = () => Math.floor(Date.now() / 1000)
 type Refusal = [string, string, () => Promise<string>, RegExp, Record<string, unknown>?]
 const serverRefusals: Refusal[] = [
@@ -314,7 +316,7 @@ for (const [mode, what, makeToken, reason, extra = {}] of serverRefusals) {
     const [, ec] = await providers
     const options = extra.identityProviders === 'ec' ? { identityProviders: [ec] } : {}
     const server = await serve(t, { mode, ...options })
-    const err = await connectError(clientOptions(server, { token: await makeToken(), cleartext: mode === 'tidb' }))
+    const err = await connectError(clientOptions(server, { token: await makeToken(), cleartext: mode === 'tidb', validate: false }))
     t.is(err.errno, 1045)
     t.like(server.authLog[0], { ok: false })
     t.regex(server.authLog[0].reason ?? '', reason)
