@@ -135,39 +135,48 @@ function catchCommandErrors(command, connection) {
  * the shared fetch may outlive many abandoned logins, and must not keep them (or answer them).
  */
 function answerWhenReady(pending, connection, respond) {
-  const stream = connection.stream
-  return new Promise((resolve, reject) => {
-    // everything the callbacks reach is in `login`, dropped on close, so a pending fetch holds nothing
-    let login = { resolve, reject, respond, connection, stream }
-    const release = () => {
-      const current = login
-      login = null
-      current?.stream?.off?.('close', release)
-      current?.resolve(undefined) // gone: nothing to answer, nowhere to send it
-      return current
-    }
-    stream?.once?.('close', release)
-    pending.then(
-      (token) => {
-        if (!login || isGone(login.connection)) return release()
-        const { resolve: done, reject: fail, respond: answer } = login
-        login.stream?.off?.('close', release)
-        login = null
-        try {
-          done(answer(token))
-        } catch (err) {
-          fail(err)
-        }
-      },
-      (err) => {
-        if (!login || isGone(login.connection)) return release()
-        const { reject: fail } = login
-        login.stream?.off?.('close', release)
-        login = null
-        fail(asPluginError(err))
-      },
-    )
+  const login = { resolve: null, reject: null, respond, connection, stream: connection.stream }
+  const answer = new Promise((resolve, reject) => {
+    login.resolve = resolve
+    login.reject = reject
   })
+  subscribe(pending, login)
+  return answer
+}
+
+/**
+ * Wires `pending` to `login`. A function of its own so that the callbacks that `pending` keeps
+ * close over nothing but `slot` (closures keep their whole enclosing scope alive in V8), and
+ * `slot` is emptied when the connection closes.
+ */
+function subscribe(pending, login) {
+  let slot = login
+  const take = () => {
+    const current = slot
+    slot = null
+    current?.stream?.off?.('close', onClose)
+    return current
+  }
+  const onClose = () => take()?.resolve(undefined) // gone: nothing to answer, nowhere to send it
+  login.stream?.once?.('close', onClose)
+  pending.then(
+    (token) => {
+      const current = take()
+      if (!current) return
+      if (isGone(current.connection)) return current.resolve(undefined)
+      try {
+        current.resolve(current.respond(token))
+      } catch (err) {
+        current.reject(err)
+      }
+    },
+    (err) => {
+      const current = take()
+      if (!current) return
+      if (isGone(current.connection)) return current.resolve(undefined)
+      current.reject(asPluginError(err))
+    },
+  )
 }
 
 /** A mysql2 AuthPlugin that answers one auth switch with `encode(token)`. */
