@@ -173,6 +173,7 @@ class Connection {
 
   onHandshakeResponse(response) {
     this.user = response.user
+    this.database = response.database // what the ORMs' DATABASE() and schema probes see
     this.clientFlags = response.clientFlags
     this.clientPluginName = response.clientPluginName
     if (this.fault === 'drop-after-handshake') {
@@ -290,8 +291,10 @@ class Connection {
     // COM_CHANGE_USER: a new login on this connection, through the same auth switch
     if (command === 0x11) return this.onHandshakeResponse(protocol.parseChangeUser(payload.subarray(1), this.clientFlags))
     if (command !== 0x03) return this.send(protocol.encodeErr(1047, '08S01', 'Unknown command'))
-    const result = answerQuery(payload.subarray(1).toString('utf8'), this.user, this.host)
+    const session = { user: this.user, host: this.host, database: this.database, serverVersion: this.config.modeSettings.serverVersion }
+    const result = answerQuery(payload.subarray(1).toString('utf8'), session)
     if (!result) return this.send(protocol.encodeErr(1064, '42000', UNSUPPORTED_QUERY_MESSAGE))
+    if (result.ok) return this.send(protocol.encodeOk())
     const deprecateEof = (this.clientFlags & this.capabilities & CLIENT.DEPRECATE_EOF) !== 0
     for (const p of protocol.encodeTextResultSet(result.columns, result.rows, { deprecateEof })) this.send(p)
   }
