@@ -156,6 +156,7 @@ class Connection {
 
   onHandshakeResponse(response) {
     this.user = response.user
+    this.database = response.database // what the ORMs' DATABASE() and schema probes see
     this.clientFlags = response.clientFlags
     this.clientPluginName = response.clientPluginName
     this.passwordUsed = response.authData.length > 0
@@ -309,8 +310,10 @@ class Connection {
       return this.onHandshakeResponse(request)
     }
     if (command !== 0x03) return this.send(protocol.encodeErr(1047, '08S01', 'Unknown command'))
-    const result = answerQuery(payload.subarray(1).toString('utf8'), this.user, this.host)
+    const session = { user: this.user, host: this.host, database: this.database, serverVersion: this.config.modeSettings.serverVersion }
+    const result = answerQuery(payload.subarray(1).toString('utf8'), session)
     if (!result) return this.send(protocol.encodeErr(1064, '42000', UNSUPPORTED_QUERY_MESSAGE))
+    if (result.ok) return this.send(protocol.encodeOk())
     const deprecateEof = (this.clientFlags & this.capabilities & CLIENT.DEPRECATE_EOF) !== 0
     for (const p of protocol.encodeTextResultSet(result.columns, result.rows, { deprecateEof })) this.send(p)
   }
