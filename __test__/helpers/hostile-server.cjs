@@ -17,7 +17,7 @@ const CAPABILITIES =
   CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_AUTH | CLIENT.PLUGIN_AUTH_LENENC_CLIENT_DATA
 
 /** A peer's packets, one at a time, over whichever stream is current. */
-function makePeer(socket, received) {
+function makePeer(socket, received, handshakes) {
   const reader = new protocol.PacketReader()
   let stream = socket
   let sequenceId = 0
@@ -43,10 +43,12 @@ function makePeer(socket, received) {
     /** Upgrades to TLS in place, as a MySQL server does after an SSLRequest. */
     startTls(secureContext) {
       socket.off('data', onData)
+      socket.pause()
       const rest = reader.takeRemaining()
       if (rest.length) socket.unshift(rest)
       stream = new tls.TLSSocket(socket, { isServer: true, secureContext })
       stream.on('error', () => {})
+      stream.once('secure', () => handshakes.push({ resumed: stream.isSessionReused() }))
       stream.on('data', onData)
       stream.on('close', () => ((closed = true), wake()))
     },
@@ -61,13 +63,14 @@ function makePeer(socket, received) {
  */
 async function startHostileServer({ script, tlsIdentity, authPluginName = 'mysql_native_password' }) {
   const received = []
+  const handshakes = []
   const sockets = new Set()
   const secureContext = tlsIdentity ? tls.createSecureContext(tlsIdentity) : null
   const server = net.createServer((socket) => {
     sockets.add(socket)
     socket.on('error', () => {})
     socket.on('close', () => sockets.delete(socket))
-    const peer = makePeer(socket, received)
+    const peer = makePeer(socket, received, handshakes)
     const capabilities = CAPABILITIES | (secureContext ? CLIENT.SSL : 0)
     const scramble = Buffer.alloc(20, 0x2a)
     peer.send(protocol.encodeHandshakeV10({ serverVersion: '8.0.0-hostile', connectionId: 1, scramble, capabilities, authPluginName }))
@@ -84,6 +87,8 @@ async function startHostileServer({ script, tlsIdentity, authPluginName = 'mysql
   return {
     port: server.address().port,
     received,
+    /** One entry per TLS handshake: { resumed } */
+    handshakes,
     /** How many times `secret` reached the server (after TLS, as the server read it). */
     sightings: (secret) => Buffer.concat(received).toString('latin1').split(secret).length - 1,
     close: () =>
