@@ -23,9 +23,10 @@ async function sign(expiresIn: string | number = '10m', sub = CANARY, claims: Re
 
 // One real local socket (a Unix socket or named pipe) stands in for mysql2's stream: a secure peer.
 let localStream: net.Socket
+const localServer = net.createServer((peer) => peer.on('error', () => {}).unref())
 test.before(async () => {
   const path = localSocketPath('plugin-spec')
-  const server = net.createServer((peer) => peer.on('error', () => {}).unref())
+  const server = localServer
   await new Promise<void>((resolve) => server.listen(path, resolve))
   localStream = await new Promise<net.Socket>((resolve) => {
     const socket: net.Socket = net.connect(path, () => resolve(socket))
@@ -33,6 +34,10 @@ test.before(async () => {
   server.unref()
   localStream.unref()
   localStream.setMaxListeners(0) // every test's logins share this one stream
+})
+test.after.always(() => {
+  localStream?.destroy()
+  localServer.close() // removes the socket file
 })
 
 type Fake = { stream: unknown; config: Record<string, unknown> }
@@ -379,3 +384,20 @@ async function authenticateClear(plugins: any) {
   const response: Buffer = await plugins.mysql_clear_password({ connection: secureConnection(), command: {} })(Buffer.alloc(0))
   return response.subarray(0, -1).toString()
 }
+
+test("mysql2's debug mode prints every packet, the token included: a warning says so, once", async (t) => {
+  const token = await sign()
+  const warnings: Error[] = []
+  const onWarning = (warning: Error) => warnings.push(warning)
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  const plugin = openidConnectAuthPlugin({ token })
+  await authenticate(plugin, secureConnection())
+  await authenticate(plugin, secureConnection({ debug: true }))
+  await authenticate(plugin, secureConnection({ debug: true }))
+  await new Promise((resolve) => setImmediate(resolve))
+  const ours = warnings.filter((w: any) => w.code === 'MYSQL_OPENID_CONNECT_DEBUG_TOKEN')
+  t.is(ours.length, 1)
+  t.regex(ours[0].message, /debug/)
+  t.false(ours[0].message.includes(token.split('.')[2].slice(0, 12)))
+})

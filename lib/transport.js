@@ -16,10 +16,23 @@ function own(object, key) {
   return object !== null && typeof object === 'object' && Object.hasOwn(object, key) ? object[key] : undefined
 }
 
-/** A Unix socket or Windows named pipe (Node, Deno and Bun all name that handle `Pipe`). */
+/**
+ * A Unix socket or Windows named pipe. Node and Deno name that handle `Pipe`/`PipeWrap` (and TCP's
+ * `TCP`/`TCPWrap`); where the handle says nothing (Bun), a live socket with no peer address and no
+ * port of its own is one. A closed or unconnected socket has no address either: it must be open.
+ */
 function isLocalSocket(socket) {
   if (!(socket instanceof net.Socket) || socket instanceof tls.TLSSocket) return false
-  return socket._handle?.constructor?.name === 'Pipe'
+  const handle = socket._handle?.constructor?.name
+  if (handle === 'Pipe' || handle === 'PipeWrap') return true
+  if (handle === 'TCP' || handle === 'TCPWrap') return false
+  if (!socket._handle || socket.readyState !== 'open' || socket.destroyed !== false) return false
+  if (socket.remoteAddress !== undefined) return false
+  try {
+    return typeof socket.address()?.port !== 'number'
+  } catch {
+    return false
+  }
 }
 
 /** The socket under a TLS stream (what `tls.connect({ socket })` wrapped), if any. */
