@@ -126,7 +126,9 @@ const EXTRA_LOGINS: Record<string, number> = { 'Sequelize 6': 1 }
 const providerPromise = createIdentityProvider({ issuer: 'https://idp.example.test', alg: 'RS256' })
 
 async function startServer(t: ExecutionContext, mode: ServerMode = 'mysql-enterprise') {
-  const server = await startOidcServer({ mode, identityProviders: [await providerPromise], users: { alice: {} }, tls: true })
+  // TiDB binds the account to its issuer and email attribute (TOKEN_ISSUER, ATTRIBUTE '{"email": ...}')
+  const alice = mode === 'tidb' ? { identityProvider: 'https://idp.example.test', email: 'alice@example.test' } : {}
+  const server = await startOidcServer({ mode, identityProviders: [await providerPromise], users: { alice }, tls: true })
   t.teardown(() => server.close())
   return server
 }
@@ -183,7 +185,7 @@ test('start-up statements: VERSION() is the greeting version of each mode, DATAB
   const versions = new Set()
   for (const mode of modes) {
     const server = await startServer(t, mode)
-    const token = await (await providerPromise).signIdToken({ sub: 'alice' })
+    const token = await (await providerPromise).signIdToken({ sub: 'alice', email: 'alice@example.test' })
     const options = { host: server.host, port: server.port, user: 'alice', ssl: { ca: server.ca }, authPlugins: authPlugins({ token, cleartext: mode === 'tidb' }) }
     const withDatabase = await mysql.createConnection({ ...options, database: 'app' })
     t.teardown(() => withDatabase.end())
