@@ -8,6 +8,10 @@ const {
   inspectIdToken,
 } = require('./lib/binding.js')
 const { openidConnectAuthPlugin, authPlugins } = require('./lib/auth-plugin.js')
+const { fromCommand } = require('./lib/sources/command.js')
+const { fromGitHubActions } = require('./lib/sources/github-actions.js')
+const { fromGcpMetadata } = require('./lib/sources/gcp-metadata.js')
+const { fromOAuthClientCredentials } = require('./lib/sources/oauth-client-credentials.js')
 
 module.exports = {
   openidConnectAuthResponse,
@@ -16,4 +20,8 @@ module.exports = {
   inspectIdToken,
   openidConnectAuthPlugin,
   authPlugins,
+  fromCommand,
+  fromGitHubActions,
+  fromGcpMetadata,
+  fromOAuthClientCredentials,
 }

@@ -10,5 +10,9 @@ export const {
   inspectIdToken,
   openidConnectAuthPlugin,
   authPlugins,
+  fromCommand,
+  fromGitHubActions,
+  fromGcpMetadata,
+  fromOAuthClientCredentials,
 } = api
 export default api
