@@ -10,9 +10,10 @@ import { SignJWT, generateKeyPair } from 'jose'
 
 import { fromCommand, inspectIdToken } from '../main.js'
 
-const require = createRequire(import.meta.url)
-const { cachedTokenSource, fileTokenSource } = require('../lib/token-sources.js')
-const { publishLogin, TOKEN_CHANNEL, LOGIN_CHANNEL } = require('../lib/diagnostics.js')
+// lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
+const load = createRequire(`${process.cwd()}/`)
+const { cachedTokenSource, fileTokenSource } = load('./lib/token-sources.js')
+const { publishLogin, TOKEN_CHANNEL, LOGIN_CHANNEL } = load('./lib/diagnostics.js')
 
 const keyPair = generateKeyPair('RS256')
 async function sign(sub: string, expiresIn: string | number) {

@@ -9,8 +9,9 @@ import { SignJWT, generateKeyPair } from 'jose'
 
 import { inspectIdToken } from '../main.js'
 
-const require = createRequire(import.meta.url)
-const { cachedTokenSource } = require('../lib/token-sources.js')
+// lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
+const load = createRequire(`${process.cwd()}/`)
+const { cachedTokenSource } = load('./lib/token-sources.js')
 
 const keyPair = generateKeyPair('RS256')
 const lifetimes = new Map<string, number>()

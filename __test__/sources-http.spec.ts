@@ -18,7 +18,7 @@ async function serve(t: ExecutionContext, answer: (req: http.IncomingMessage, re
     answer(req, res)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(resolve))))
+  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
   return { origin: `http://127.0.0.1:${(server.address() as any).port}`, seen }
 }
 

@@ -9,13 +9,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import mysql from 'mysql2/promise'
+// @ts-expect-error oidc-provider ships no type declarations
 import Provider from 'oidc-provider'
 
 import { authPlugins, fromOAuthClientCredentials, inspectIdToken } from '../main.js'
 import { startOidcServer } from '../test-server/index.js'
 
-const require = createRequire(import.meta.url)
-const { cachedTokenSource } = require('../lib/token-sources.js')
+// lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
+const load = createRequire(`${process.cwd()}/`)
+const { cachedTokenSource } = load('./lib/token-sources.js')
 
 const CLIENT_SECRET = 'client-secret-CANARY-3f9a1c7e5b2d'
 const AUDIENCE = 'mysql-app'
@@ -38,7 +40,7 @@ async function startProvider(t: ExecutionContext, { unavailableFor = 0 } = {}): 
     else handle(req, res)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(resolve))))
+  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
   const issuer = `http://127.0.0.1:${(server.address() as any).port}`
   const client = { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }
   const provider = new Provider(issuer, {
@@ -118,7 +120,7 @@ test('an unreachable provider is an error, and the next call tries discovery aga
   const closed = http.createServer()
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
   const port = (closed.address() as any).port
-  await new Promise((resolve) => closed.close(resolve))
+  await new Promise((resolve) => closed.close(() => resolve(undefined)))
   const refused = fromOAuthClientCredentials({ issuer: `http://127.0.0.1:${port}`, clientId: 'db-client', clientSecret: CLIENT_SECRET })
   const err = (await t.throwsAsync(refused({}))) as any
   t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE')
@@ -132,7 +134,7 @@ test('an unreachable provider is an error, and the next call tries discovery aga
   // a provider that answers a huge discovery document is cut off at the response limit
   const huge = http.createServer((req, res) => res.end(JSON.stringify({ issuer: 'x', padding: 'a'.repeat(4 << 20) })))
   await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => (huge.closeAllConnections(), new Promise((resolve) => huge.close(resolve))))
+  t.teardown(() => (huge.closeAllConnections(), new Promise((resolve) => huge.close(() => resolve(undefined)))))
   const flooded = fromOAuthClientCredentials({ issuer: `http://127.0.0.1:${(huge.address() as any).port}`, clientId: 'c', clientSecret: 's' })
   t.is(((await t.throwsAsync(flooded({}))) as any).oidcCode, 'ERR_OIDC_TOKEN_TOO_LARGE')
 })

@@ -13,9 +13,10 @@ import { SignJWT, generateKeyPair } from 'jose'
 
 import { inspectIdToken } from '../main.js'
 
-const require = createRequire(import.meta.url)
-const { fileTokenSource, cachedTokenSource } = require('../lib/token-sources.js')
-const { pluginError } = require('../lib/errors.js')
+// lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
+const load = createRequire(`${process.cwd()}/`)
+const { fileTokenSource, cachedTokenSource } = load('./lib/token-sources.js')
+const { pluginError } = load('./lib/errors.js')
 
 const keyPair = generateKeyPair('RS256')
 async function sign(claims: Record<string, unknown> = {}, expiresIn: string | number = '10m') {
