@@ -8,3 +8,4 @@ export {
   IdTokenInfo,
 } from './index'
 export * from './lib/auth-plugin'
+export * from './lib/sources'

@@ -6,8 +6,13 @@ const {
   clearPasswordAuthResponse,
   parseOpenidConnectAuthResponse,
   inspectIdToken,
-} = require('./lib/binding.js')
+} = require('./lib/core.js')
 const { openidConnectAuthPlugin, authPlugins } = require('./lib/auth-plugin.js')
+const { OidcError, isOidcError } = require('./lib/errors.js')
+const { fromCommand } = require('./lib/sources/command.js')
+const { fromGitHubActions } = require('./lib/sources/github-actions.js')
+const { fromGcpMetadata } = require('./lib/sources/gcp-metadata.js')
+const { fromOAuthClientCredentials } = require('./lib/sources/oauth-client-credentials.js')
 
 module.exports = {
   openidConnectAuthResponse,
@@ -16,4 +21,10 @@ module.exports = {
   inspectIdToken,
   openidConnectAuthPlugin,
   authPlugins,
+  OidcError,
+  isOidcError,
+  fromCommand,
+  fromGitHubActions,
+  fromGcpMetadata,
+  fromOAuthClientCredentials,
 }

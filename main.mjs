@@ -10,5 +10,11 @@ export const {
   inspectIdToken,
   openidConnectAuthPlugin,
   authPlugins,
+  OidcError,
+  isOidcError,
+  fromCommand,
+  fromGitHubActions,
+  fromGcpMetadata,
+  fromOAuthClientCredentials,
 } = api
 export default api

@@ -108,7 +108,7 @@ test('a static token is answered synchronously and framed', async (t) => {
 })
 
 test('without a source, set-up refuses: the mysql2 password is never the token', (t) => {
-  for (const make of [() => authPlugins(), () => openidConnectAuthPlugin({}), () => authPlugins({ cleartext: true })]) {
+  for (const make of [() => (authPlugins as any)(), () => openidConnectAuthPlugin({} as any), () => authPlugins({ cleartext: true } as any)]) {
     const err = t.throws(make) as any
     t.is(err.oidcCode, 'ERR_OIDC_INVALID_ARGUMENT')
     t.regex(err.message, /`token`, `tokenFile` or `getToken`/)

@@ -7,6 +7,8 @@ import {
   parseOpenidConnectAuthResponse,
   inspectIdToken,
   clearPasswordAuthResponse,
+  isOidcError,
+  OidcError,
   type IdTokenInfo,
   type OidcErrorCode,
   type OpenidConnectPluginOptions,
@@ -44,5 +46,25 @@ openidConnectAuthResponse(42)
 openidConnectAuthResponse('a.b.c', { capability: '1' })
 // @ts-expect-error getToken must return a token
 authPlugins({ getToken: () => 42 })
+// @ts-expect-error one token source, not two
+authPlugins({ token: 'a.b.c', getToken: () => 'a.b.c' })
+// @ts-expect-error one token source, not two
+authPlugins({ tokenFile: '/t', token: 'a.b.c' })
+// @ts-expect-error a token source is required
+authPlugins({ cleartext: true })
+// @ts-expect-error a token source is required
+authPlugins()
 
-export { fromBytes, expiresAt, alg, clear, plugin, pool, codeOf }
+function handle(err: unknown): OidcErrorCode | undefined {
+  if (isOidcError(err)) {
+    const code: OidcErrorCode = err.oidcCode
+    const asError: Error = err
+    return asError instanceof OidcError ? code : undefined
+  }
+  // @ts-expect-error unknown has no oidcCode until narrowed
+  return err.oidcCode
+}
+const unverified: OidcErrorCode = 'ERR_OIDC_UNVERIFIED_SERVER'
+const opted: OpenidConnectPluginOptions = { tokenFile: '/t', allowUnverifiedServer: true }
+
+export { fromBytes, expiresAt, alg, clear, plugin, pool, codeOf, handle, unverified, opted }

@@ -3,13 +3,13 @@
 // `npm run bench`: every performance figure of the package beside its target. Speed figures are
 // ratios against baselines run in this same process; none of this is a test (figures: README.md, Performance).
 //   node benchmark            all sections
-//   node benchmark encode     only some: encode, handshake, pool, memory
+//   node benchmark encode     only some: encode, handshake, pool, memory, refresh
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { machine, printSummary, figures } = require('./report.js')
 
-const SECTIONS = ['encode', 'handshake', 'pool', 'memory']
+const SECTIONS = ['encode', 'handshake', 'pool', 'memory', 'refresh']
 
 async function main() {
   const wanted = process.argv.slice(2)
@@ -25,6 +25,7 @@ async function main() {
   if (run('handshake')) await require('./handshake.js').runHandshake()
   if (run('pool')) await require('./pool.js').runPool()
   if (run('memory')) await require('./memory.js').runMemory()
+  if (run('refresh')) await require('./refresh.js').runRefresh()
   printSummary()
   if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ machine: machine(), figures }, null, 2))
 }

@@ -1,3 +1,4 @@
+/// <reference types="node" />
 import type { AuthResponseOptions } from '../index'
 
 /** What `getToken` is told about the connection being opened. */
@@ -9,23 +10,49 @@ export interface TokenContext {
   socketPath?: string
 }
 
-/** Options of `openidConnectAuthPlugin` and `authPlugins`. */
-export interface OpenidConnectPluginOptions extends AuthResponseOptions {
-  /** The ID token itself. Give at most one of `token`, `tokenFile`, `getToken`; with none, mysql2's `password` is the token. */
-  token?: string | Uint8Array
-  /** A file holding the token, read afresh at every authentication (rotated files are picked up). */
-  tokenFile?: string
-  /** Returns a token, sync or async. Its result is cached per context until `refreshBeforeExpirySeconds` before `exp`. */
-  getToken?: (context: TokenContext) => string | Uint8Array | Promise<string | Uint8Array>
-  /** Seconds before `exp` at which a cached `getToken` token is fetched again. Default 60. */
+/** A token as a source may give it. */
+export type TokenValue = string | Uint8Array
+
+/** Options every token source shares. */
+export interface PluginOptionsBase extends AuthResponseOptions {
+  /** Seconds before `exp` (or TiDB's 15-minute limit) at which a cached `getToken` token is refreshed in the background. Default 60. */
   refreshBeforeExpirySeconds?: number
-  /** Milliseconds `getToken` may take before the connection fails with `ERR_OIDC_TOKEN_SOURCE_TIMEOUT`. Default 10 000. */
+  /** Milliseconds `getToken` may take before the connection fails with `ERR_OIDC_TOKEN_SOURCE_TIMEOUT`. At most 2 147 483 647. Default 10 000. */
   tokenTimeoutMs?: number
-  /** Send the token over plain TCP. Default false: only TLS or a Unix socket. */
+  /**
+   * Send the token over TLS whose certificate chain or host name does not verify (self-signed with
+   * `rejectUnauthorized: false`, a certificate for another name). Default false.
+   */
+  allowUnverifiedServer?: boolean
+  /** Send the token over plain TCP too (and unverified TLS). Default false: only verified TLS or a local socket. */
   allowInsecureTransport?: boolean
-  /** Also answer `mysql_clear_password` with the token (TiDB's `tidb_auth_token`). `authPlugins` only. Default false. */
+  /** Also answer `mysql_clear_password` with the token, for TiDB's `tidb_auth_token` (TiDB's claim rules apply). Default false. */
   cleartext?: boolean
 }
+
+/** The token itself, checked at set-up. */
+export interface StaticTokenOptions extends PluginOptionsBase {
+  token: TokenValue
+  tokenFile?: never
+  getToken?: never
+}
+
+/** A file holding the token, read afresh at every authentication (rotated files are picked up). */
+export interface TokenFileOptions extends PluginOptionsBase {
+  tokenFile: string
+  token?: never
+  getToken?: never
+}
+
+/** Returns a token, sync or async; cached per context and refreshed in the background before it expires. */
+export interface GetTokenOptions extends PluginOptionsBase {
+  getToken: (context: TokenContext) => TokenValue | Promise<TokenValue>
+  token?: never
+  tokenFile?: never
+}
+
+/** Options of `openidConnectAuthPlugin` and `authPlugins`: exactly one of `token`, `tokenFile`, `getToken`. */
+export type OpenidConnectPluginOptions = StaticTokenOptions | TokenFileOptions | GetTokenOptions
 
 /** A mysql2 auth plugin: assignable to mysql2's `AuthPlugin`. */
 export type OpenidConnectAuthPlugin = (pluginMetadata: {
@@ -39,23 +66,37 @@ export type OpenidConnectAuthPlugins = {
   mysql_clear_password?: OpenidConnectAuthPlugin
 }
 
-/** Error codes thrown by this package, as `error.code` and, surviving mysql2, `error.oidcCode`. */
+/** Error codes thrown by this package, as `error.oidcCode` (and `error.code` unless mysql2 rewrote it). */
 export type OidcErrorCode =
   | 'ERR_OIDC_TOKEN_EMPTY'
   | 'ERR_OIDC_TOKEN_MALFORMED'
   | 'ERR_OIDC_TOKEN_TOO_LARGE'
   | 'ERR_OIDC_TOKEN_EXPIRED'
   | 'ERR_OIDC_TOKEN_NOT_YET_VALID'
+  | 'ERR_OIDC_TOKEN_CLAIM_MISSING'
+  | 'ERR_OIDC_TOKEN_TOO_OLD'
   | 'ERR_OIDC_INVALID_ARGUMENT'
   | 'ERR_OIDC_RESPONSE_MALFORMED'
   | 'ERR_OIDC_INSECURE_TRANSPORT'
+  | 'ERR_OIDC_UNVERIFIED_SERVER'
   | 'ERR_OIDC_TOKEN_SOURCE'
   | 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT'
+  | 'ERR_OIDC_MISSING_DEPENDENCY'
   | 'ERR_OIDC_UNEXPECTED_REQUEST'
   | 'ERR_OIDC_NO_BINARY'
 
+/** Every error this package throws. mysql2 may rewrite `code` (AUTH_SWITCH_PLUGIN_ERROR); `oidcCode` stays. */
+export declare class OidcError extends Error {
+  readonly name: 'OidcError'
+  code: OidcErrorCode | string
+  readonly oidcCode: OidcErrorCode
+}
+
+/** True for an error this package threw, also after mysql2 handed it on. */
+export declare function isOidcError(err: unknown): err is OidcError
+
 /** A mysql2 auth plugin that logs in with an OpenID Connect ID token. */
-export declare function openidConnectAuthPlugin(options?: OpenidConnectPluginOptions): OpenidConnectAuthPlugin
+export declare function openidConnectAuthPlugin(options: OpenidConnectPluginOptions): OpenidConnectAuthPlugin
 
 /** The value of mysql2's `authPlugins` option: `{ authentication_openid_connect_client }` (and `mysql_clear_password` with `cleartext: true`). */
-export declare function authPlugins(options?: OpenidConnectPluginOptions): OpenidConnectAuthPlugins
+export declare function authPlugins(options: OpenidConnectPluginOptions): OpenidConnectAuthPlugins

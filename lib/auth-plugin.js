@@ -9,6 +9,7 @@ const { PLUGIN_NAME, pluginError, asPluginError } = require('./errors.js')
 const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
 const { checkPeer, own } = require('./transport.js')
 const { tidbFreshness } = require('./tidb.js')
+const { publishLogin } = require('./diagnostics.js')
 
 const DEFAULTS = { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, maxTokenBytes: 10_000 }
 // setTimeout fires at once for a delay past this, which would time every getToken out
@@ -185,32 +186,56 @@ function makePlugin(config, tokenSource, pluginName, encode) {
     const login = command !== null && typeof command === 'object' ? command : connection
     catchCommandErrors(command, connection)
     return () => {
-      checkPeer(connection, config, pluginName)
-      // a second request within one login is not part of the exchange: never send twice
-      if (answeredLogins.has(login)) {
-        throw pluginError('ERR_OIDC_UNEXPECTED_REQUEST', `the server asked for ${pluginName} data a second time`)
-      }
-      answeredLogins.add(login)
-      warnIfDebug(connection)
-      const { user, host, port, database, socketPath } = connection.config
-      const respond = (token) => {
-        checkToken(token, config)
-        try {
-          return encode(token, config.core)
-        } catch (err) {
-          throw asPluginError(err)
-        }
-      }
-      let token
+      const facts = { plugin: pluginName, transport: null }
       try {
-        token = tokenSource({ user, host, port, database, socketPath })
+        facts.transport = checkPeer(connection, config, pluginName)
+        const answer = answerLogin(connection, login, config, tokenSource, pluginName, encode)
+        if (typeof answer?.then !== 'function') return reported(facts, answer)
+        return answer.then((response) => reported(facts, response), (err) => Promise.reject(reportedError(facts, err)))
       } catch (err) {
-        throw asPluginError(err)
+        throw reportedError(facts, err)
       }
-      // a ready token is answered synchronously, which keeps the error code intact in mysql2
-      return typeof token?.then === 'function' ? answerWhenReady(token, connection, respond) : respond(token)
     }
   }
+}
+
+/** The response for a login whose peer passed: the token, checked and framed, now or once fetched. */
+function answerLogin(connection, login, config, tokenSource, pluginName, encode) {
+  // a second request within one login is not part of the exchange: never send twice
+  if (answeredLogins.has(login)) {
+    throw pluginError('ERR_OIDC_UNEXPECTED_REQUEST', `the server asked for ${pluginName} data a second time`)
+  }
+  answeredLogins.add(login)
+  warnIfDebug(connection)
+  const { user, host, port, database, socketPath } = connection.config
+  const respond = (token) => {
+    checkToken(token, config)
+    try {
+      return encode(token, config.core)
+    } catch (err) {
+      throw asPluginError(err)
+    }
+  }
+  let token
+  try {
+    token = tokenSource({ user, host, port, database, socketPath })
+  } catch (err) {
+    throw asPluginError(err)
+  }
+  // a ready token is answered synchronously, which keeps the error code intact in mysql2
+  return typeof token?.then === 'function' ? answerWhenReady(token, connection, respond) : respond(token)
+}
+
+/** Publishes the login's outcome (never the token) and passes the response on. */
+function reported(facts, response) {
+  // no response: the connection closed while the token was being fetched
+  publishLogin({ event: response === undefined ? 'abandoned' : 'answered', ...facts })
+  return response
+}
+
+function reportedError(facts, err) {
+  publishLogin({ event: 'refused', ...facts, code: err?.oidcCode ?? err?.code })
+  return err
 }
 
 let debugWarned = false

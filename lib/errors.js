@@ -8,11 +8,18 @@ const PLUGIN_NAME = 'authentication_openid_connect_client'
  * An Error whose code survives mysql2: mysql2 overwrites `code` with AUTH_SWITCH_PLUGIN_ERROR when
  * a plugin's Promise rejects, so the code is also kept in `oidcCode` and at the end of the message.
  */
+// Marks our errors across copies of the package (two versions installed side by side)
+const BRAND = Symbol.for('mysql-openid-connect.OidcError')
+
 class OidcError extends Error {
   constructor(code, message, options) {
     super(`${PLUGIN_NAME}: ${message} [${code}]`, options)
     this.code = code
     this.oidcCode = code
+  }
+
+  get [BRAND]() {
+    return true
   }
 
   get name() {
@@ -26,7 +33,7 @@ function pluginError(code, message, cause) {
 
 /** True for an error this package threw (also after mysql2 rewrote its `code`). */
 function isOidcError(err) {
-  return err instanceof OidcError
+  return err instanceof OidcError || (err !== null && typeof err === 'object' && err[BRAND] === true)
 }
 
 /** The core's message without its code prefix, which OidcError puts at the end instead. */

@@ -1,35 +1,74 @@
 'use strict'
 
 const fs = require('node:fs/promises')
+const { constants } = require('node:fs')
+const { performance } = require('node:perf_hooks')
 
 const { pluginError } = require('./errors.js')
+const { publishToken } = require('./diagnostics.js')
 
 // A token file may end with a line ending beyond the token limit; anything bigger is not read.
 const LINE_ENDING_ALLOWANCE = 2
+// O_NONBLOCK: opening a FIFO or a device returns at once instead of holding a libuv thread until a
+// writer comes. Windows has no such flag, and no FIFO at a file path.
+const OPEN_FLAGS = constants.O_NONBLOCK === undefined ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK
+
+function refuseUnlessRegular(stat, named) {
+  if (!stat.isFile()) {
+    throw pluginError('ERR_OIDC_TOKEN_SOURCE', `${named} is not a regular file (a folder, FIFO, socket or device)`)
+  }
+}
+
+function tooLarge(named, maxTokenBytes) {
+  return pluginError('ERR_OIDC_TOKEN_TOO_LARGE', `${named} is over the limit of ${maxTokenBytes} bytes (maxTokenBytes)`)
+}
+
+/** Reads from the descriptor until EOF or `max` bytes, whichever comes first: never more. */
+async function readAtMost(handle, max, sizeHint) {
+  let buffer = Buffer.alloc(Math.min(max, Math.max(sizeHint + 1, 1024)))
+  let length = 0
+  while (length < max) {
+    if (length === buffer.length) {
+      const bigger = Buffer.alloc(Math.min(max, buffer.length * 2))
+      buffer.copy(bigger)
+      buffer = bigger
+    }
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null)
+    if (bytesRead === 0) break
+    length += bytesRead
+  }
+  return buffer.subarray(0, length)
+}
 
 /** The token from a file, read afresh each time so a rotated file is picked up. */
 function fileTokenSource(path, maxTokenBytes) {
+  const limit = maxTokenBytes + LINE_ENDING_ALLOWANCE
+  // the path as the user wrote it: JSON.stringify would double a Windows path's backslashes
+  const named = `tokenFile "${path}"`
   return async () => {
+    const started = performance.now()
     let handle
     try {
-      handle = await fs.open(path, 'r')
+      // stat never blocks, whatever the file is: a FIFO is refused before anything opens it
+      refuseUnlessRegular(await fs.stat(path), named)
+      handle = await fs.open(path, OPEN_FLAGS)
       const stat = await handle.stat()
-      if (!stat.isFile()) {
-        throw pluginError('ERR_OIDC_TOKEN_SOURCE', `tokenFile ${JSON.stringify(path)} is not a regular file`)
-      }
-      if (stat.size > maxTokenBytes + LINE_ENDING_ALLOWANCE) {
-        throw pluginError(
-          'ERR_OIDC_TOKEN_TOO_LARGE',
-          `tokenFile ${JSON.stringify(path)} is ${stat.size} bytes, over the limit of ${maxTokenBytes} (maxTokenBytes)`,
-        )
-      }
-      return await handle.readFile()
+      refuseUnlessRegular(stat, named) // the path may have been swapped since the first stat
+      if (stat.size > limit) throw tooLarge(named, maxTokenBytes)
+      // the size may be stale (a file still being written, a /proc file): one byte more tells
+      const token = await readAtMost(handle, limit + 1, stat.size)
+      if (token.length > limit) throw tooLarge(named, maxTokenBytes)
+      publishToken({ event: 'fetched', source: 'tokenFile', background: false, durationMs: performance.now() - started })
+      return token
     } catch (err) {
-      if (err.oidcCode) throw err
-      throw pluginError(
-        'ERR_OIDC_TOKEN_SOURCE',
-        `cannot read tokenFile ${JSON.stringify(path)} (${err.code || 'error'}): check the path and its permissions`,
-      )
+      const error = err.oidcCode
+        ? err
+        : pluginError(
+            'ERR_OIDC_TOKEN_SOURCE',
+            `cannot read ${named} (${err.code || 'error'}): check the path and its permissions`,
+          )
+      publishToken({ event: 'failed', source: 'tokenFile', background: false, durationMs: performance.now() - started, code: error.oidcCode })
+      throw error
     } finally {
       await handle?.close()
     }
@@ -37,13 +76,13 @@ function fileTokenSource(path, maxTokenBytes) {
 }
 
 /** Rejects after `ms` unless `promise` settles first; the timer never keeps the process alive. */
-function withTimeout(promise, ms) {
+function withTimeout(promise, ms, sourceKind) {
   let timer
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(
       () =>
         reject(
-          pluginError('ERR_OIDC_TOKEN_SOURCE_TIMEOUT', `getToken did not answer within ${ms} ms (tokenTimeoutMs)`),
+          pluginError('ERR_OIDC_TOKEN_SOURCE_TIMEOUT', `${sourceKind} did not answer within ${ms} ms (tokenTimeoutMs)`),
         ),
       ms,
     )
@@ -55,42 +94,88 @@ function withTimeout(promise, ms) {
 // Contexts whose tokens are kept at once; past this the oldest is dropped (a plugin usually serves one).
 const MAX_CACHED_CONTEXTS = 64
 
+/** Milliseconds before the next background refresh after `failures` failed ones: doubling, capped, jittered. */
+function backoffMs(failures, baseMs, maxMs) {
+  return Math.min(maxMs, baseMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2)
+}
+
+/** The facts the token events carry: who and when, never the token. */
+function tokenFacts(facts) {
+  const seconds = (ms) => (typeof ms === 'number' ? Math.floor(ms / 1000) : undefined)
+  return { iss: facts.iss, sub: facts.sub, iat: seconds(facts.issuedAt), exp: seconds(facts.expiresAt) }
+}
+
 /**
- * Calls `getToken` through a cache per connection context (user, host, port, database, socket): a
- * token is reused until `refreshBeforeExpirySeconds` before its `exp`; concurrent callers for one
- * context share one in-flight call; failures are not cached.
+ * Calls `getToken` through a cache per connection context (user, host, port, database, socket).
+ * A login gets the cached token at once while it is valid (`accept` says until when); inside the last
+ * `refreshBeforeExpirySeconds` it also starts one background refresh, so only the first login, and
+ * logins after the token really expired, wait for the provider. A failed refresh keeps the valid token
+ * and is retried, with backoff, by a later login: no timer runs between logins. Concurrent callers
+ * share one in-flight call; failures and tokens `accept` refuses are never cached.
  */
-function cachedTokenSource(getToken, { refreshBeforeExpirySeconds, tokenTimeoutMs, accept }) {
+function cachedTokenSource(getToken, options) {
+  const { refreshBeforeExpirySeconds, tokenTimeoutMs, retryBaseMs = 1000, retryMaxMs = 30_000 } = options
+  const sourceKind = getToken.sourceKind ?? options.sourceKind ?? 'getToken'
+  const { accept } = options
+  const refreshWindowMs = refreshBeforeExpirySeconds * 1000
   const entries = new Map()
-  const fetchToken = async (key, context) => {
+
+  const fetchOnce = async (entry) => {
     let token
     try {
-      token = await getToken(context)
+      token = await withTimeout(new Promise((resolve) => resolve(getToken(entry.context))), tokenTimeoutMs, sourceKind)
     } catch (err) {
-      throw err?.oidcCode ? err : pluginError('ERR_OIDC_TOKEN_SOURCE', 'getToken failed (see error.cause)', err)
+      throw err?.oidcCode ? err : pluginError('ERR_OIDC_TOKEN_SOURCE', `${sourceKind} failed (see error.cause)`, err)
     }
-    // a token the plugin would refuse is never cached: the next login asks the provider again
-    const { expiresAt } = accept(token)
-    const entry = entries.get(key)
-    if (entry) entry.cached = expiresAt === null ? null : { token, refreshAt: expiresAt - refreshBeforeExpirySeconds * 1000 }
-    return token
+    return { token, facts: accept(token) } // accept throws for a token the plugin would not send now
   }
+
+  // The shared flight holds only the entry (its own copy of the context): never a login's objects,
+  // so a login that is given up on can be collected while the provider is still answering.
+  const startFetch = (entry, background) => {
+    const started = performance.now()
+    const flight = fetchOnce(entry).then(
+      ({ token, facts }) => {
+        entry.inFlight = null
+        entry.failures = 0
+        entry.retryAt = 0
+        const { expiresAt } = facts
+        entry.cached = typeof expiresAt === 'number' ? { token, expiresAt, refreshAt: expiresAt - refreshWindowMs } : null
+        const event = background ? 'refreshed' : 'fetched'
+        publishToken({ event, source: sourceKind, background, durationMs: performance.now() - started, ...tokenFacts(facts) })
+        return token
+      },
+      (err) => {
+        entry.inFlight = null
+        if (background) entry.retryAt = Date.now() + backoffMs(++entry.failures, retryBaseMs, retryMaxMs)
+        publishToken({ event: 'failed', source: sourceKind, background, durationMs: performance.now() - started, code: err.oidcCode })
+        throw err
+      },
+    )
+    // a background refresh may have no waiter: its failure is recorded above, never an unhandled rejection
+    flight.catch(() => {})
+    entry.inFlight = flight
+    return flight
+  }
+
   return (context) => {
     const { user, host, port, database, socketPath } = context
     const key = JSON.stringify([user, host, port, database, socketPath])
     let entry = entries.get(key)
     if (!entry) {
       if (entries.size >= MAX_CACHED_CONTEXTS) entries.delete(entries.keys().next().value)
-      entry = { cached: null, inFlight: null }
+      const own = Object.freeze({ user, host, port, database, socketPath })
+      entry = { context: own, cached: null, inFlight: null, failures: 0, retryAt: 0 }
       entries.set(key, entry)
     }
-    if (entry.cached && Date.now() < entry.cached.refreshAt) return entry.cached.token
-    if (!entry.inFlight) {
-      entry.inFlight = withTimeout(fetchToken(key, context), tokenTimeoutMs).finally(() => {
-        entry.inFlight = null
-      })
+    const now = Date.now()
+    const cached = entry.cached
+    if (cached && now < cached.expiresAt) {
+      if (now >= cached.refreshAt && !entry.inFlight && now >= entry.retryAt) startFetch(entry, true)
+      return cached.token
     }
-    return entry.inFlight
+    entry.cached = null
+    return entry.inFlight ?? startFetch(entry, false)
   }
 }
 

@@ -1,0 +1,188 @@
+// fromOAuthClientCredentials against a real OpenID provider (oidc-provider) on 127.0.0.1, issuing
+// JWT access tokens for a resource; end to end through mysql2 to the embedded server.
+import test, { type ExecutionContext } from 'ava'
+import { spawnSync } from 'node:child_process'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose'
+import mysql from 'mysql2/promise'
+// @ts-expect-error oidc-provider ships no type declarations
+import Provider from 'oidc-provider'
+
+import { authPlugins, fromOAuthClientCredentials, inspectIdToken } from '../main.js'
+import { startOidcServer } from '../test-server/index.js'
+
+// lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
+const load = createRequire(`${process.cwd()}/`)
+const { cachedTokenSource } = load('./lib/token-sources.js')
+
+const CLIENT_SECRET = 'client-secret-CANARY-3f9a1c7e5b2d'
+const AUDIENCE = 'mysql-app'
+const signingKey = generateKeyPair('RS256', { extractable: true })
+const clientKey = generateKeyPair('RS256', { extractable: true })
+
+type Started = { issuer: string; requests: string[]; jwks: { keys: any[] } }
+
+/** A real OpenID provider with two client-credentials clients: a secret one and a private_key_jwt one. */
+async function startProvider(t: ExecutionContext, { unavailableFor = 0 } = {}): Promise<Started> {
+  const { privateKey, publicKey } = await signingKey
+  const signing = { ...(await exportJWK(privateKey)), kid: 'op-1', alg: 'RS256', use: 'sig' }
+  const clientPublic = { ...(await exportJWK((await clientKey).publicKey)), kid: 'client-1', alg: 'RS256', use: 'sig' }
+  const requests: string[] = []
+  let handle: http.RequestListener = () => {}
+  let unavailable = unavailableFor
+  const server = http.createServer((req, res) => {
+    requests.push(req.url!.split('?')[0])
+    if (unavailable-- > 0) res.writeHead(503).end()
+    else handle(req, res)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
+  const issuer = `http://127.0.0.1:${(server.address() as any).port}`
+  const client = { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }
+  const provider = new Provider(issuer, {
+    clients: [
+      { ...client, client_id: 'db-client', client_secret: CLIENT_SECRET, token_endpoint_auth_method: 'client_secret_basic' },
+      { ...client, client_id: 'db-key-client', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientPublic] } },
+    ],
+    features: {
+      clientCredentials: { enabled: true },
+      devInteractions: { enabled: false },
+      // a resource indicator makes the access token a JWT for that audience
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => 'urn:mysql:app',
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({ scope: 'db', audience: AUDIENCE, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+      },
+    },
+    ttl: { ClientCredentials: 600 },
+    jwks: { keys: [signing] },
+    cookies: { keys: ['cookie-key-for-tests'] },
+  })
+  handle = provider.callback()
+  return { issuer, requests, jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'op-1', alg: 'RS256', use: 'sig' }] } }
+}
+
+function accept(token: string) {
+  const { claims, expiresAt } = inspectIdToken(token)
+  return { expiresAt: expiresAt?.getTime() ?? null, issuedAt: (claims.iat as number) * 1000, iss: claims.iss, sub: claims.sub }
+}
+
+test('the client-credentials grant gets a signed JWT access token for the resource', async (t) => {
+  const { issuer, jwks } = await startProvider(t)
+  const getToken = fromOAuthClientCredentials({ issuer, clientId: 'db-client', clientSecret: CLIENT_SECRET, scope: 'db' })
+  const token = await getToken({})
+  const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer, audience: AUDIENCE })
+  t.is(protectedHeader.alg, 'RS256')
+  t.is(payload.sub, 'db-client')
+  t.is(payload.scope, 'db')
+  t.true(payload.exp! > Date.now() / 1000)
+  t.is((getToken as any).sourceKind, 'oauth-client-credentials')
+})
+
+test('private_key_jwt client authentication works too', async (t) => {
+  const { issuer } = await startProvider(t)
+  const { privateKey } = await clientKey
+  const getToken = fromOAuthClientCredentials({ issuer, clientId: 'db-key-client', privateKey: { key: privateKey, kid: 'client-1' }, scope: 'db' })
+  t.is(inspectIdToken(await getToken({})).claims.sub, 'db-key-client')
+})
+
+test('discovery happens once; the cache serves later logins without the provider', async (t) => {
+  const { issuer, requests } = await startProvider(t)
+  const getToken = fromOAuthClientCredentials({ issuer, clientId: 'db-client', clientSecret: CLIENT_SECRET })
+  const source = cachedTokenSource(getToken, { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, accept })
+  const token = await source({ user: 'db-client' })
+  for (let i = 0; i < 5; i++) t.is(source({ user: 'db-client' }), token)
+  await getToken({}) // a second grant reuses the discovered configuration
+  t.deepEqual(requests.filter((path) => path.includes('openid-configuration')).length, 1)
+  t.is(requests.filter((path) => path === '/token').length, 2)
+})
+
+test('a refused client gets a clear error without the secret; use id_token says none was issued', async (t) => {
+  const { issuer } = await startProvider(t)
+  const wrong = fromOAuthClientCredentials({ issuer, clientId: 'db-client', clientSecret: `${CLIENT_SECRET}-wrong` })
+  const err = (await t.throwsAsync(wrong({}))) as any
+  t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE')
+  t.regex(err.message, /invalid_client/)
+  t.false(err.message.includes('CANARY'))
+  t.is(err.cause, undefined)
+  const idToken = fromOAuthClientCredentials({ issuer, clientId: 'db-client', clientSecret: CLIENT_SECRET, use: 'id_token' })
+  const noIdToken = (await t.throwsAsync(idToken({}))) as any
+  t.is(noIdToken.oidcCode, 'ERR_OIDC_TOKEN_SOURCE')
+  t.regex(noIdToken.message, /no id_token/)
+})
+
+test('an unreachable provider is an error, and the next call tries discovery again', async (t) => {
+  const closed = http.createServer()
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+  const port = (closed.address() as any).port
+  await new Promise((resolve) => closed.close(() => resolve(undefined)))
+  const refused = fromOAuthClientCredentials({ issuer: `http://127.0.0.1:${port}`, clientId: 'db-client', clientSecret: CLIENT_SECRET })
+  const err = (await t.throwsAsync(refused({}))) as any
+  t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE')
+  t.regex(err.message, /could not be reached \(ECONNREFUSED\)/)
+  // a provider down for its first discovery request: the failure is not kept
+  const { issuer, requests } = await startProvider(t, { unavailableFor: 1 })
+  const getToken = fromOAuthClientCredentials({ issuer, clientId: 'db-client', clientSecret: CLIENT_SECRET })
+  t.is(((await t.throwsAsync(getToken({}))) as any).oidcCode, 'ERR_OIDC_TOKEN_SOURCE')
+  t.is(inspectIdToken(await getToken({})).claims.sub, 'db-client')
+  t.is(requests.filter((path) => path.includes('openid-configuration')).length, 2)
+  // a provider that answers a huge discovery document is cut off at the response limit
+  const huge = http.createServer((req, res) => res.end(JSON.stringify({ issuer: 'x', padding: 'a'.repeat(4 << 20) })))
+  await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => (huge.closeAllConnections(), new Promise((resolve) => huge.close(() => resolve(undefined)))))
+  const flooded = fromOAuthClientCredentials({ issuer: `http://127.0.0.1:${(huge.address() as any).port}`, clientId: 'c', clientSecret: 's' })
+  t.is(((await t.throwsAsync(flooded({}))) as any).oidcCode, 'ERR_OIDC_TOKEN_TOO_LARGE')
+})
+
+test('bad options fail at once with ERR_OIDC_INVALID_ARGUMENT', (t) => {
+  const good = { issuer: 'https://login.example.test', clientId: 'c', clientSecret: 's' }
+  const bad: Record<string, unknown>[] = [
+    { ...good, issuer: 'http://login.example.test' }, // plain http off loopback
+    { ...good, issuer: 'not a url' },
+    { ...good, clientId: '' },
+    { ...good, privateKey: {} }, // both
+    { issuer: good.issuer, clientId: 'c' }, // neither
+    { ...good, use: 'refresh_token' },
+    { ...good, scope: 42 },
+    { ...good, resource: [''] },
+    { ...good, timeoutMs: 0 },
+  ]
+  for (const options of bad) {
+    t.is((t.throws(() => fromOAuthClientCredentials(options as any)) as any).oidcCode, 'ERR_OIDC_INVALID_ARGUMENT', JSON.stringify(options))
+  }
+})
+
+test('without openid-client installed, a clear error names the package', (t) => {
+  // the package's lib/ alone, where no node_modules can be found
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-no-client-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  cpSync(join(process.cwd(), 'lib'), join(dir, 'lib'), { recursive: true })
+  const script = `
+    const { fromOAuthClientCredentials } = require('./lib/sources/oauth-client-credentials.js')
+    try { fromOAuthClientCredentials({ issuer: 'https://login.example.test', clientId: 'c', clientSecret: 's' }) }
+    catch (err) { console.log(err.oidcCode, err.message) }`
+  const child = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' })
+  t.regex(child.stdout, /^ERR_OIDC_MISSING_DEPENDENCY .*npm install openid-client/)
+})
+
+test('end to end: mysql2 logs in to the embedded server with the provider’s access token', async (t) => {
+  const { issuer, jwks } = await startProvider(t)
+  const server = await startOidcServer({ identityProviders: [{ issuer, jwks, audience: AUDIENCE }], users: { 'db-client': {} } })
+  t.teardown(() => server.close())
+  const getToken = fromOAuthClientCredentials({ issuer, clientId: 'db-client', clientSecret: CLIENT_SECRET, scope: 'db' })
+  const connection = await mysql.createConnection({
+    host: server.host,
+    port: server.port,
+    ssl: { ca: server.ca },
+    user: 'db-client',
+    authPlugins: authPlugins({ getToken }),
+  })
+  t.teardown(() => connection.end())
+  const [rows] = await connection.query('SELECT CURRENT_USER()')
+  t.is((rows as any[])[0]['CURRENT_USER()'], 'db-client@%')
+})

@@ -1,0 +1,154 @@
+// lib/token-sources.js on its own: the tokenFile reader and the getToken cache, with an `accept`
+// written here the way the plugin's is (it throws for a token it would not send, else tells its expiry).
+import test from 'ava'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { SignJWT, generateKeyPair } from 'jose'
+
+import { inspectIdToken } from '../main.js'
+
+// lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
+const load = createRequire(`${process.cwd()}/`)
+const { fileTokenSource, cachedTokenSource } = load('./lib/token-sources.js')
+const { pluginError } = load('./lib/errors.js')
+
+const keyPair = generateKeyPair('RS256')
+async function sign(claims: Record<string, unknown> = {}, expiresIn: string | number = '10m') {
+  const { privateKey } = await keyPair
+  return new SignJWT({ sub: 'svc', ...claims }).setProtectedHeader({ alg: 'RS256' }).setIssuedAt().setExpirationTime(expiresIn).sign(privateKey)
+}
+
+/** The plugin's contract: throws (with `oidcCode`) for a token it would refuse now, else its times in ms. */
+function accept(token: string | Buffer) {
+  const { claims, expiresAt } = inspectIdToken(token)
+  if (claims.refuse) throw pluginError('ERR_OIDC_TOKEN_EXPIRED', 'the test refuses this token')
+  return { expiresAt: expiresAt?.getTime() ?? null, issuedAt: (claims.iat as number) * 1000, iss: claims.iss, sub: claims.sub }
+}
+
+const options = { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, accept }
+const context = { user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: undefined }
+
+function tempDir(t: any) {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-sources-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function codeOf(promise: Promise<unknown>) {
+  try {
+    await promise
+  } catch (err: any) {
+    return err.oidcCode as string
+  }
+  return 'no error'
+}
+
+test.serial('a FIFO as tokenFile fails fast and never blocks the thread pool', async (t) => {
+  const dir = tempDir(t)
+  const fifo = join(dir, 'token-fifo')
+  execFileSync('mkfifo', [fifo])
+  const other = join(dir, 'other')
+  writeFileSync(other, 'other file')
+  const source = fileTokenSource(fifo, 10_000)
+  // more attempts than libuv has threads (4): a blocking open() would hold them all
+  const attempts = Array.from({ length: 8 }, () => codeOf(source(context)))
+  const otherRead = readFile(other, 'utf8')
+  let deadline: NodeJS.Timeout | undefined
+  const outcome = await Promise.race([
+    Promise.all([Promise.all(attempts), otherRead]),
+    new Promise<'hung'>((resolve) => (deadline = setTimeout(() => resolve('hung'), 5000))),
+  ])
+  clearTimeout(deadline)
+  // release whatever is stuck in open() on the FIFO (the code before this fix): with a writer, opens return
+  let writer: number | undefined
+  try {
+    writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+  } catch {}
+  await Promise.all([...attempts, otherRead])
+  if (writer !== undefined) closeSync(writer)
+  t.not(outcome, 'hung', 'the FIFO blocked the thread pool')
+  t.deepEqual(outcome, [Array(8).fill('ERR_OIDC_TOKEN_SOURCE'), 'other file'])
+})
+
+test('a file larger than its size says is read only up to the limit, then refused', async (t) => {
+  // /proc files say they are empty and hold kilobytes: like a file that grows between stat and read
+  t.true(existsSync('/proc/self/maps'), 'this test needs Linux /proc')
+  t.true((await readFile('/proc/self/maps')).length > 102)
+  t.is(await codeOf(fileTokenSource('/proc/self/maps', 100)(context)), 'ERR_OIDC_TOKEN_TOO_LARGE')
+  const dir = tempDir(t)
+  const file = join(dir, 'token')
+  const token = await sign()
+  writeFileSync(file, `${token}\r\n`)
+  t.is((await fileTokenSource(file, token.length)(context)).toString(), `${token}\r\n`)
+  writeFileSync(file, `${token}\r\n\n`)
+  t.is(await codeOf(fileTokenSource(file, token.length)(context)), 'ERR_OIDC_TOKEN_TOO_LARGE')
+})
+
+test('tokenFile errors print the path as written, a Windows path with single backslashes', async (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'C:\\Users\\svc\\token.jwt')
+  const err = (await t.throwsAsync(fileTokenSource(path, 10_000)(context))) as any
+  t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE')
+  t.true(err.message.includes(`tokenFile "${path}"`), err.message)
+  t.false(err.message.includes('\\\\'))
+  t.regex(err.message, /ENOENT/)
+  const folderErr = (await t.throwsAsync(fileTokenSource(dir, 10_000)(context))) as any
+  t.is(folderErr.oidcCode, 'ERR_OIDC_TOKEN_SOURCE')
+  t.regex(folderErr.message, /not a regular file/)
+})
+
+test('a token accept refuses is never cached, neither at first nor by a refresh', async (t) => {
+  const refused = await sign({ refuse: true })
+  const good = await sign({}, '30s') // inside the 60 s window: every login also refreshes it
+  const answers = [refused, good, refused]
+  let calls = 0
+  const source = cachedTokenSource(() => answers[calls++] ?? good, options)
+  t.is(await codeOf(source(context)), 'ERR_OIDC_TOKEN_EXPIRED')
+  t.is(await source(context), good) // asked again: the refused token was not kept
+  t.is(calls, 2)
+  t.is(source(context), good) // cached, and a background refresh gets the refused token
+  t.is(calls, 3)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.is(source(context), good) // the valid token is kept
+})
+
+test('accept inspects each fetched token once, not at every login', async (t) => {
+  const token = await sign({}, '1h')
+  let inspected = 0
+  const source = cachedTokenSource(() => token, { ...options, accept: (value: string) => (inspected++, accept(value)) })
+  await source(context)
+  for (let i = 0; i < 100; i++) t.is(source(context), token)
+  t.is(inspected, 1)
+})
+
+test('the shared in-flight fetch holds no login: a login given up on can be collected', async (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const token = await sign()
+  let release: (value: string) => void = () => {}
+  const held: unknown[] = []
+  // a getToken that keeps its argument while the provider answers, as any async function does
+  const source = cachedTokenSource((given: unknown) => (held.push(given), new Promise<string>((resolve) => (release = resolve))), options)
+  const refs = (() => {
+    const loginContext = { ...context } // made by the plugin for each login
+    const connection = { config: context, socket: Buffer.alloc(1024) }
+    source(loginContext, connection) // the plugin's call shape; the login then stops waiting
+    return [new WeakRef(loginContext), new WeakRef(connection)]
+  })()
+  // a second login joins the same flight while the first one's objects are gone
+  const joined = source({ ...context })
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  gc()
+  t.is(held.length, 1)
+  t.deepEqual(held[0], context)
+  t.is(refs[0].deref(), undefined, "the login's context is still referenced")
+  t.is(refs[1].deref(), undefined, 'the connection is still referenced')
+  release(token)
+  t.is(await joined, token)
+})

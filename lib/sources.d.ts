@@ -1,0 +1,90 @@
+import type { TokenContext } from './auth-plugin'
+
+/** A token source for `getToken`: called with the connection context, resolves the token. */
+export type TokenSource = ((context: TokenContext) => Promise<string>) & {
+  /** Which built-in source this is, as the `mysql-openid-connect:token` events name it. */
+  readonly sourceKind: 'command' | 'github-actions' | 'gcp-metadata' | 'oauth-client-credentials'
+}
+
+export interface CommandSourceOptions {
+  /** Milliseconds before the program is killed and the login fails with `ERR_OIDC_TOKEN_SOURCE_TIMEOUT`. Default 10 000. */
+  timeoutMs?: number
+  /** The program's environment. Default: this process's. */
+  env?: NodeJS.ProcessEnv
+  /** The program's working directory. Default: this process's. */
+  cwd?: string
+  /** Largest stdout accepted, in bytes (`ERR_OIDC_TOKEN_TOO_LARGE` past it). Default 1 MiB. */
+  maxOutputBytes?: number
+}
+
+/**
+ * Runs a program (no shell) and takes the token from its trimmed stdout, the credential-process
+ * pattern: `fromCommand('gcloud', ['auth', 'print-identity-token'])`. Errors give the exit code and the
+ * first line of stderr, never stdout.
+ */
+export declare function fromCommand(command: string, args?: readonly string[], options?: CommandSourceOptions): TokenSource
+
+export interface HttpSourceOptions {
+  /** Milliseconds for the whole request. Default 10 000. */
+  timeoutMs?: number
+  /** Largest response accepted, in bytes. Default 1 MiB. */
+  maxResponseBytes?: number
+}
+
+/**
+ * The GitHub Actions OIDC token of the running job (which needs `permissions: id-token: write`),
+ * from `ACTIONS_ID_TOKEN_REQUEST_URL` with `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+ */
+export declare function fromGitHubActions(options?: HttpSourceOptions & { audience?: string }): TokenSource
+
+/**
+ * An ID token for the attached service account from Google Cloud's metadata server
+ * (`GCE_METADATA_HOST` overrides the address, as in Google's libraries), `format=full`.
+ */
+export declare function fromGcpMetadata(options: HttpSourceOptions & { audience: string }): TokenSource
+
+export interface OAuthClientCredentialsOptions extends HttpSourceOptions {
+  /** The provider's issuer URL, found through OpenID discovery. https (plain http on loopback only). */
+  issuer: string
+  clientId: string
+  /** client_secret_basic authentication. Give this or `privateKey`. */
+  clientSecret?: string
+  /** private_key_jwt authentication: a CryptoKey (e.g. from jose's `importPKCS8`), or `{ key, kid }`. */
+  privateKey?: CryptoKey | { key: CryptoKey; kid?: string }
+  scope?: string
+  /** Resource indicator(s) (RFC 8707): many providers issue a JWT access token only for a resource. */
+  resource?: string | string[]
+  /** Which token of the answer is sent to the database. Default `'access_token'`. */
+  use?: 'access_token' | 'id_token'
+}
+
+/**
+ * The OAuth 2.0 client-credentials grant against any OpenID provider, through `openid-client` (an
+ * optional peer dependency: `npm install openid-client`).
+ */
+export declare function fromOAuthClientCredentials(options: OAuthClientCredentialsOptions): TokenSource
+
+/** A `mysql-openid-connect:token` event. Never carries the token. */
+export interface TokenEvent {
+  event: 'fetched' | 'refreshed' | 'failed'
+  /** `getToken`, `tokenFile` or a built-in source's `sourceKind`. */
+  source: string
+  /** True for a refresh no login waited for. */
+  background: boolean
+  durationMs: number
+  iss?: string
+  sub?: string
+  /** Seconds since the epoch, as in the JWT. */
+  iat?: number
+  exp?: number
+  /** The `ERR_OIDC_*` code of a failure. */
+  code?: string
+}
+
+/** A `mysql-openid-connect:login` event. */
+export interface LoginEvent {
+  event: 'answered' | 'refused'
+  plugin: string
+  transport: string
+  code?: string
+}
