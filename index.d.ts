@@ -57,8 +57,9 @@ export interface IdTokenInfo {
  * Decodes an ID token's header and claims without verifying its signature, e.g. to log who a
  * connection logs in as or when its token expires. The token must be a well-formed JWT of at most
  * 16 777 210 bytes, read exactly as `openidConnectAuthResponse` reads it (so a token that passes
- * its checks always inspects); times are not checked. Every key, `__proto__` included, is an own
- * data property of `header` and `claims`.
+ * its checks always inspects); `exp`, `nbf` and `iat` must be numbers when present, but are not
+ * compared with the clock. Every key, `__proto__` included, is an own data property of `header`
+ * and `claims` (and of the objects inside them).
  */
 export declare function inspectIdToken(token: string | Uint8Array): IdTokenInfo
 

@@ -89,7 +89,8 @@ test('validation and inspection agree: invalid UTF-8 in an unused claim is refus
 })
 
 test('validation and inspection agree: nesting 300 deep in header or payload is refused by both, 32 deep is read', (t) => {
-  const deep = (levels: number) => `${'['.repeat(levels - 1)}1${']'.repeat(levels - 1)}`
+  // `levels` arrays around a number
+  const deep = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`
   const deepHeader = `${b64(`{"alg":"RS256","x":${deep(300)}}`)}.${b64({ sub: CANARY })}.c2lnbmF0dXJl`
   const deepPayload = `${b64({ alg: 'RS256' })}.${b64(`{"sub":"${CANARY}","x":${deep(300)}}`)}.c2lnbmF0dXJl`
   for (const [token, part] of [[deepHeader, 'header'], [deepPayload, 'payload']]) {
@@ -97,10 +98,13 @@ test('validation and inspection agree: nesting 300 deep in header or payload is 
     t.is(sent.message, `the ID token's ${part} nests objects and arrays more than 32 deep`)
     t.is(assertRefused(t, () => inspectIdToken(token), 'ERR_OIDC_TOKEN_MALFORMED', token).message, sent.message)
   }
-  // the payload object is level 1, so 31 more levels of arrays are still a token
+  // the payload object is level 1, so 31 levels of arrays inside it are still a token, 32 are not
   const deepest = `${b64({ alg: 'RS256' })}.${b64(`{"x":${deep(31)}}`)}.c2lnbmF0dXJl`
   t.notThrows(() => openidConnectAuthResponse(deepest))
-  t.deepEqual(JSON.stringify(inspectIdToken(deepest).claims), `{"x":${deep(31)}}`)
+  t.is(JSON.stringify(inspectIdToken(deepest).claims), `{"x":${deep(31)}}`)
+  const tooDeep = `${b64({ alg: 'RS256' })}.${b64(`{"x":${deep(32)}}`)}.c2lnbmF0dXJl`
+  assertRefused(t, () => openidConnectAuthResponse(tooDeep), 'ERR_OIDC_TOKEN_MALFORMED')
+  assertRefused(t, () => inspectIdToken(tooDeep), 'ERR_OIDC_TOKEN_MALFORMED')
 })
 
 test('duplicate keys (two exp, two alg, nested twins) are refused by both', (t) => {

@@ -234,4 +234,6 @@ pub use json::MAX_NESTING;
 pub use times::{describe_time, TimeClaims};
 
 #[cfg(test)]
+mod agreement_tests;
+#[cfg(test)]
 mod tests;
