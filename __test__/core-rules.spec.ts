@@ -161,6 +161,7 @@ test('an unknown option key throws ERR_OIDC_INVALID_ARGUMENT naming it, in both 
       const err = assertRefused(t, () => encode(token, options as any), 'ERR_OIDC_INVALID_ARGUMENT', token)
       t.regex(err.message, /unknown option "(capabilty|maxTokenByte)": the options are capability, maxTokenBytes, validate and clockSkewSeconds/)
     }
+    t.regex(assertRefused(t, () => encode(token, [] as any), 'ERR_OIDC_INVALID_ARGUMENT', token).message, /options must be an object, got an array/)
     t.notThrows(() => encode(token, { capability: 1, maxTokenBytes: 10_000, validate: true, clockSkewSeconds: 5 }))
     t.notThrows(() => encode(token, { capability: undefined, validate: undefined }))
   }

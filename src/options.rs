@@ -3,7 +3,8 @@
 //! checked here so a wrong key, type or range is an `ERR_OIDC_INVALID_ARGUMENT` that names it.
 
 use napi::bindgen_prelude::{
-  FromNapiValue, JsObjectValue, KeyCollectionMode, KeyConversion, KeyFilter, Object, Unknown,
+  FromNapiValue, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, Object,
+  Unknown,
 };
 use napi::ValueType;
 
@@ -23,7 +24,10 @@ pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, Tok
   };
   match options.get_type().map_err(napi_failure("options"))? {
     ValueType::Undefined | ValueType::Null => return Ok((capability, rules)),
-    ValueType::Object => {}
+    ValueType::Object if !options.is_array().unwrap_or(false) => {}
+    ValueType::Object => {
+      return Err(OidcError::invalid_argument("options must be an object, got an array").into())
+    }
     _ => {
       return Err(
         OidcError::invalid_argument(format!(
