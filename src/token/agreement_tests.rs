@@ -189,6 +189,15 @@ fn bytes_that_are_not_utf8_in_an_unused_claim_are_refused_by_both() {
   both_refuse(&token, "payload is not UTF-8 text");
 }
 
+// the token_rules fuzz target's crash on the earlier code, as it found it: {"lxp":"RS9g\xAEb56"}
+#[test]
+fn the_fuzz_find_is_refused_by_both() {
+  both_refuse(
+    "eyJhbGciOiJSUzlnbmF0dXI1NiJ9.eyJseHAiOiJSUzlnrmI1NiJ9.yyHiSeJHeAsiOiJSUyJseHAiOjEwMDdXJl",
+    "payload is not UTF-8 text",
+  );
+}
+
 #[test]
 fn nesting_300_deep_is_refused_by_both_and_32_is_read() {
   // `levels` arrays around a number
