@@ -22,20 +22,24 @@ export interface AuthResponseOptions {
    */
   maxTokenBytes?: number
   /**
-   * Check that the token is a well-formed JWT (three base64url parts, a JSON header with a signing
-   * `alg` other than `none`, a JSON payload) that has not expired and is already valid. Default
-   * `true`. `false` is for servers that take other kinds of token; emptiness, whitespace and size
-   * are checked either way.
+   * Check that the token is a well-formed JWT (three base64url parts; a header and a payload that
+   * are UTF-8 JSON objects, nested at most 32 deep, with no key twice; a signing `alg` other than
+   * `none`), that it has not expired (`exp`), is already valid (`nbf`) and was not issued in the
+   * future (`iat`). `exp`, `nbf` and `iat` must be numbers when present. An `iat` ahead of this
+   * machine's clock by more than `clockSkewSeconds` throws `ERR_OIDC_TOKEN_NOT_YET_VALID`: this
+   * clock is behind the identity provider's, and Percona Server refuses any `iat` in the future
+   * (with no leeway): sync the clock (NTP). Default `true`. `false` is for servers that take other
+   * kinds of token; emptiness, whitespace and size are checked either way.
    */
   validate?: boolean
-  /** Seconds of clock difference tolerated when checking `exp` and `nbf`. Default 30. */
+  /** Seconds of clock difference tolerated when checking `exp`, `nbf` and `iat`. Default 30. */
   clockSkewSeconds?: number
 }
 
 /**
  * Builds the `mysql_clear_password` response that TiDB's `tidb_auth_token` expects: the token, then
- * a NUL byte. The token passes the same rules as in `openidConnectAuthResponse`; `capability` is
- * not used. Send it only over TLS: the token travels as it is.
+ * a NUL byte. The token and options pass the same rules as in `openidConnectAuthResponse`;
+ * `capability` is not used. Send it only over TLS: the token travels as it is.
  */
 export declare function clearPasswordAuthResponse(token: string | Uint8Array, options?: AuthResponseOptions): Buffer
 
@@ -52,7 +56,10 @@ export interface IdTokenInfo {
 /**
  * Decodes an ID token's header and claims without verifying its signature, e.g. to log who a
  * connection logs in as or when its token expires. The token must be a well-formed JWT of at most
- * 16 777 210 bytes; times are not checked.
+ * 16 777 210 bytes, read exactly as `openidConnectAuthResponse` reads it (so a token that passes
+ * its checks always inspects); `exp`, `nbf` and `iat` must be numbers when present, but are not
+ * compared with the clock. Every key, `__proto__` included, is an own data property of `header`
+ * and `claims` (and of the objects inside them).
  */
 export declare function inspectIdToken(token: string | Uint8Array): IdTokenInfo
 
@@ -62,7 +69,9 @@ export declare function inspectIdToken(token: string | Uint8Array): IdTokenInfo
  *
  * Surrounding whitespace (such as a token file's trailing newline) is removed first. The token
  * must then pass the rules in `AuthResponseOptions`; a failure throws an `Error` whose `code` says
- * which rule (`ERR_OIDC_TOKEN_EXPIRED`, ...) and whose message never contains the token.
+ * which rule (`ERR_OIDC_TOKEN_EXPIRED`, ...) and whose message never contains the token. An
+ * option key that is not one of `AuthResponseOptions` throws `ERR_OIDC_INVALID_ARGUMENT`; only
+ * the object's own properties are read.
  */
 export declare function openidConnectAuthResponse(token: string | Uint8Array, options?: AuthResponseOptions): Buffer
 

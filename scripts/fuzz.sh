@@ -26,6 +26,7 @@ for target in decode_auth_response token_rules; do
   if [ "$target" = token_rules ] && [ -z "$(ls -A "corpus/$target")" ]; then
     printf '%s' 'eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE5MDAwMDAwMDB9.c2lnbmF0dXJl' >"corpus/$target/jwt"
     printf '%s' '{"alg":"RS256"}{"exp":1,"nbf":2}' >"corpus/$target/json"
+    printf '%s' '{"alg":"RS256","kid":"k"}{"exp":1,"iat":3,"a":[[{"b":null}]],"exp":2}' >"corpus/$target/nested"
   fi
   cargo +nightly fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048
 done

@@ -3,15 +3,17 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::{Buffer, Env, Object, Unknown};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Env, JsObjectValue, Object, Unknown};
 use napi::ValueType;
 use napi_derive::napi;
+use zeroize::Zeroizing;
 
 use crate::errors::{napi_failure, ErrorCode, JsResult, OidcError};
-use crate::js_bytes::{buffer_from_parts, with_string_utf8};
+use crate::js_bytes::{buffer_copy, copy_input, Input, OwnedBytes};
+use crate::js_json::{data_property, object_from_map, value_property};
 use crate::options::read_auth_response_options;
 use crate::token::{check_token, decode_id_token};
-use crate::wire::{auth_response_head, decode_auth_response, MAX_TOKEN_BYTES_IN_PACKET};
+use crate::wire::{decode_auth_response, encode_auth_response, MAX_TOKEN_BYTES_IN_PACKET};
 
 /// Options of `openidConnectAuthResponse`.
 #[napi(object)]
@@ -22,12 +24,16 @@ pub struct AuthResponseOptions {
   /// The largest token accepted, in bytes after surrounding whitespace is removed. Default 10 000,
   /// MySQL's client limit. At most 16 777 210, so that the response fits one MySQL packet.
   pub max_token_bytes: Option<u32>,
-  /// Check that the token is a well-formed JWT (three base64url parts, a JSON header with a signing
-  /// `alg` other than `none`, a JSON payload) that has not expired and is already valid. Default
-  /// `true`. `false` is for servers that take other kinds of token; emptiness, whitespace and size
-  /// are checked either way.
+  /// Check that the token is a well-formed JWT (three base64url parts; a header and a payload that
+  /// are UTF-8 JSON objects, nested at most 32 deep, with no key twice; a signing `alg` other than
+  /// `none`), that it has not expired (`exp`), is already valid (`nbf`) and was not issued in the
+  /// future (`iat`). `exp`, `nbf` and `iat` must be numbers when present. An `iat` ahead of this
+  /// machine's clock by more than `clockSkewSeconds` throws `ERR_OIDC_TOKEN_NOT_YET_VALID`: this
+  /// clock is behind the identity provider's, and Percona Server refuses any `iat` in the future
+  /// (with no leeway): sync the clock (NTP). Default `true`. `false` is for servers that take other
+  /// kinds of token; emptiness, whitespace and size are checked either way.
   pub validate: Option<bool>,
-  /// Seconds of clock difference tolerated when checking `exp` and `nbf`. Default 30.
+  /// Seconds of clock difference tolerated when checking `exp`, `nbf` and `iat`. Default 30.
   pub clock_skew_seconds: Option<f64>,
 }
 
@@ -59,7 +65,9 @@ pub struct IdTokenInfo {
 ///
 /// Surrounding whitespace (such as a token file's trailing newline) is removed first. The token
 /// must then pass the rules in `AuthResponseOptions`; a failure throws an `Error` whose `code` says
-/// which rule (`ERR_OIDC_TOKEN_EXPIRED`, ...) and whose message never contains the token.
+/// which rule (`ERR_OIDC_TOKEN_EXPIRED`, ...) and whose message never contains the token. An
+/// option key that is not one of `AuthResponseOptions` throws `ERR_OIDC_INVALID_ARGUMENT`; only
+/// the object's own properties are read.
 #[napi(
   ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions",
   ts_return_type = "Buffer"
@@ -68,16 +76,15 @@ pub fn openid_connect_auth_response<'env>(
   env: &'env Env,
   token: Unknown,
   options: Option<Unknown>,
-) -> napi::Result<Unknown<'env>, ErrorCode> {
+) -> napi::Result<BufferSlice<'env>, ErrorCode> {
   checked_response(env, &token, options, |capability, token| {
-    let (head, head_len) = auth_response_head(capability, token.len());
-    buffer_from_parts(env, &[&head[..head_len], token])
+    encode_auth_response(capability, token)
   })
 }
 
 /// Builds the `mysql_clear_password` response that TiDB's `tidb_auth_token` expects: the token, then
-/// a NUL byte. The token passes the same rules as in `openidConnectAuthResponse`; `capability` is
-/// not used. Send it only over TLS: the token travels as it is.
+/// a NUL byte. The token and options pass the same rules as in `openidConnectAuthResponse`;
+/// `capability` is not used. Send it only over TLS: the token travels as it is.
 #[napi(
   ts_args_type = "token: string | Uint8Array, options?: AuthResponseOptions",
   ts_return_type = "Buffer"
@@ -86,24 +93,24 @@ pub fn clear_password_auth_response<'env>(
   env: &'env Env,
   token: Unknown,
   options: Option<Unknown>,
-) -> napi::Result<Unknown<'env>, ErrorCode> {
-  checked_response(env, &token, options, |_, token| {
-    buffer_from_parts(env, &[token, &[0]])
-  })
+) -> napi::Result<BufferSlice<'env>, ErrorCode> {
+  checked_response(env, &token, options, |_, token| [token, &[0]].concat())
 }
 
-/// Reads the options, checks the token against their rules, and frames it with `frame`.
+/// Reads the options (the only step that may run JavaScript: getters), then copies the token into
+/// Rust-owned memory, checks it, frames it with `frame` and hands JavaScript a copy. Every Rust copy
+/// of the token is wiped when dropped.
 fn checked_response<'env>(
   env: &'env Env,
   token: &Unknown,
   options: Option<Unknown>,
-  frame: impl FnOnce(u8, &[u8]) -> napi::Result<Unknown<'env>>,
-) -> JsResult<Unknown<'env>> {
+  frame: impl FnOnce(u8, &[u8]) -> Vec<u8>,
+) -> JsResult<BufferSlice<'env>> {
   let (capability, rules) = read_auth_response_options(options)?;
-  with_token_bytes(env, token, |raw| {
-    let token = check_token(raw, &rules, now_if(rules.validate))?;
-    frame(capability, token).map_err(napi_failure("response"))
-  })
+  let raw = token_bytes(token)?;
+  let token = check_token(&raw, &rules, now_if(rules.validate))?;
+  let response = Zeroizing::new(frame(capability, token));
+  buffer_copy(env, &response).map_err(napi_failure("response"))
 }
 
 /// Reads an auth-switch response back into its capability byte and token: for proxies and test
@@ -118,18 +125,24 @@ pub fn parse_openid_connect_auth_response<'env>(
   env: &'env Env,
   response: Unknown,
 ) -> napi::Result<Object<'env>, ErrorCode> {
-  let bytes = read_bytes(&response).ok_or_else(|| {
+  let invalid = || {
     OidcError::invalid_argument(format!(
       "response must be a Buffer or Uint8Array, got {}",
       describe_type(&response)
     ))
-  })?;
-  let parsed = decode_auth_response(bytes)?;
+  };
+  let bytes = match copy_input(&response).map_err(napi_failure("response"))? {
+    Input::Bytes(bytes) => bytes,
+    Input::Text(_) | Input::Other => return Err(invalid().into()),
+  };
+  let parsed = decode_auth_response(&bytes)?;
   let build = || -> napi::Result<Object<'env>> {
     let mut result = Object::new(env)?;
-    result.set("capability", u32::from(parsed.capability))?;
-    // a copy in a pooled Buffer: the input may be reused by its owner
-    result.set("token", buffer_from_parts(env, &[parsed.token])?)?;
+    let capability = env.create_uint32(u32::from(parsed.capability))?;
+    result.define_properties(&[
+      value_property(env, "capability", &capability)?,
+      value_property(env, "token", &buffer_copy(env, parsed.token)?)?,
+    ])?;
     Ok(result)
   };
   build().map_err(napi_failure("parseOpenidConnectAuthResponse"))
@@ -137,7 +150,10 @@ pub fn parse_openid_connect_auth_response<'env>(
 
 /// Decodes an ID token's header and claims without verifying its signature, e.g. to log who a
 /// connection logs in as or when its token expires. The token must be a well-formed JWT of at most
-/// 16 777 210 bytes; times are not checked.
+/// 16 777 210 bytes, read exactly as `openidConnectAuthResponse` reads it (so a token that passes
+/// its checks always inspects); `exp`, `nbf` and `iat` must be numbers when present, but are not
+/// compared with the clock. Every key, `__proto__` included, is an own data property of `header`
+/// and `claims` (and of the objects inside them).
 #[napi(
   ts_args_type = "token: string | Uint8Array",
   ts_return_type = "IdTokenInfo"
@@ -146,21 +162,25 @@ pub fn inspect_id_token<'env>(
   env: &'env Env,
   token: Unknown,
 ) -> napi::Result<Object<'env>, ErrorCode> {
-  let decoded = with_token_bytes(env, &token, |raw| {
-    Ok(decode_id_token(raw, MAX_TOKEN_BYTES_IN_PACKET)?)
-  })?;
-  let failed = napi_failure("inspectIdToken");
+  let raw = token_bytes(&token)?;
+  let decoded = decode_id_token(&raw, MAX_TOKEN_BYTES_IN_PACKET)?;
+  drop(raw);
   let build = || -> napi::Result<Object<'env>> {
     let mut info = Object::new(env)?;
-    info.set("header", env.to_js_value(&decoded.header)?)?;
-    info.set("claims", env.to_js_value(&decoded.claims)?)?;
-    match decoded.expires_at {
-      Some(exp) => info.set("expiresAt", env.create_date(exp * 1000.0)?)?,
-      None => info.set("expiresAt", napi::bindgen_prelude::Null)?,
-    }
+    let header = object_from_map(env, &decoded.header)?;
+    let claims = object_from_map(env, &decoded.claims)?;
+    let expires_at = match decoded.expires_at {
+      Some(exp) => value_property(env, "expiresAt", &env.create_date(exp * 1000.0)?)?,
+      None => data_property(env, "expiresAt", &serde_json::Value::Null)?,
+    };
+    info.define_properties(&[
+      value_property(env, "header", &header)?,
+      value_property(env, "claims", &claims)?,
+      expires_at,
+    ])?;
     Ok(info)
   };
-  build().map_err(failed)
+  build().map_err(napi_failure("inspectIdToken"))
 }
 
 /// The clock is read only when the rules look at `exp` and `nbf`.
@@ -179,18 +199,11 @@ fn unix_now() -> f64 {
     .unwrap_or(0.0)
 }
 
-/// Runs `f` on the token's bytes: a string as UTF-8, a Buffer or Uint8Array as it is.
-fn with_token_bytes<T>(
-  env: &Env,
-  token: &Unknown,
-  f: impl FnOnce(&[u8]) -> JsResult<T>,
-) -> JsResult<T> {
-  if token.get_type().ok() == Some(ValueType::String) {
-    return with_string_utf8(env, token, f).map_err(napi_failure("token"))?;
-  }
-  match read_bytes(token) {
-    Some(bytes) => f(bytes),
-    None => Err(
+/// The token's bytes copied into Rust-owned memory: a string as UTF-8, a Uint8Array as it is.
+fn token_bytes(token: &Unknown) -> JsResult<OwnedBytes> {
+  match copy_input(token).map_err(napi_failure("token"))? {
+    Input::Text(bytes) | Input::Bytes(bytes) => Ok(bytes),
+    Input::Other => Err(
       OidcError::invalid_argument(format!(
         "token must be a string, Buffer or Uint8Array, got {}",
         describe_type(token)
@@ -198,15 +211,6 @@ fn with_token_bytes<T>(
       .into(),
     ),
   }
-}
-
-/// The bytes of a Buffer or Uint8Array, or None for anything else.
-fn read_bytes<'a>(value: &Unknown<'a>) -> Option<&'a [u8]> {
-  if value.get_type().ok()? != ValueType::Object {
-    return None;
-  }
-  // SAFETY: the conversion checks it is a Uint8Array (Buffer is one) and fails otherwise
-  unsafe { value.cast::<&[u8]>() }.ok()
 }
 
 /// A value's kind for an error message; never the value itself, which may be a token.

@@ -1,16 +1,19 @@
-//! `AuthResponseOptions` read from the JS object a caller passes, each option checked here so a
-//! wrong type or range is an `ERR_OIDC_INVALID_ARGUMENT` that names it.
+//! `AuthResponseOptions` read from the JS object a caller passes: own properties only (nothing a
+//! prototype adds, such as a polluted `Object.prototype.validate`), every key known, each option
+//! checked here so a wrong key, type or range is an `ERR_OIDC_INVALID_ARGUMENT` that names it.
 
-use std::ffi::CStr;
-use std::ptr;
-
-use napi::bindgen_prelude::{JsValue, Object, Unknown};
-use napi::{sys, ValueType};
+use napi::bindgen_prelude::{
+  FromNapiValue, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, Object,
+  Unknown,
+};
+use napi::ValueType;
 
 use crate::errors::{napi_failure, JsResult, OidcError};
 use crate::exports::describe_type;
 use crate::token::TokenRules;
 use crate::wire::{DEFAULT_CAPABILITY, MAX_TOKEN_BYTES_IN_PACKET};
+
+const KNOWN: &str = "capability, maxTokenBytes, validate and clockSkewSeconds";
 
 /// The capability byte and token rules that `options` asks for (defaults where it says nothing).
 pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, TokenRules)> {
@@ -21,7 +24,10 @@ pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, Tok
   };
   match options.get_type().map_err(napi_failure("options"))? {
     ValueType::Undefined | ValueType::Null => return Ok((capability, rules)),
-    ValueType::Object => {}
+    ValueType::Object if !options.is_array().unwrap_or(false) => {}
+    ValueType::Object => {
+      return Err(OidcError::invalid_argument("options must be an object, got an array").into())
+    }
     _ => {
       return Err(
         OidcError::invalid_argument(format!(
@@ -32,74 +38,95 @@ pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, Tok
       )
     }
   }
-  // SAFETY: the value was just checked to be an object
-  let options: Object = unsafe { options.cast() }.map_err(napi_failure("options"))?;
-  if let Some(n) = read_number(&options, c"capability")? {
-    capability = integer_in(n, 0, 255).ok_or_else(|| {
-      OidcError::invalid_argument("options.capability must be an integer from 0 to 255")
-    })? as u8;
-  }
-  if let Some(n) = read_number(&options, c"maxTokenBytes")? {
-    rules.max_token_bytes = integer_in(n, 1, MAX_TOKEN_BYTES_IN_PACKET as u64).ok_or_else(|| {
-      OidcError::invalid_argument(format!(
-        "options.maxTokenBytes must be an integer from 1 to {MAX_TOKEN_BYTES_IN_PACKET}: the response must fit one \
-         MySQL packet (16 777 215 bytes)"
-      ))
-    })? as usize;
-  }
-  if let Some(n) = read_number(&options, c"clockSkewSeconds")? {
-    if !(n.is_finite() && n >= 0.0) {
-      return Err(
-        OidcError::invalid_argument("options.clockSkewSeconds must be a finite number, 0 or more")
+  let options = Object::from_unknown(options).map_err(napi_failure("options"))?;
+  let keys = options
+    .get_all_property_names(
+      KeyCollectionMode::OwnOnly,
+      KeyFilter::SkipSymbols,
+      KeyConversion::NumbersToStrings,
+    )
+    .map_err(napi_failure("options"))?;
+  for index in 0..keys.get_array_length().map_err(napi_failure("options"))? {
+    let key: Unknown = keys.get_element(index).map_err(napi_failure("options"))?;
+    let name = String::from_unknown(key).map_err(napi_failure("options"))?;
+    // an own key: [[Get]] finds it on the object itself, never on a prototype
+    let value: Unknown = options
+      .get_property_unchecked(key)
+      .map_err(|_| OidcError::invalid_argument(format!("options.{name} could not be read")))?;
+    // a known option given as undefined takes its default; an unknown key is refused either way
+    if is_known(&name) && value.get_type().ok() == Some(ValueType::Undefined) {
+      continue;
+    }
+    match name.as_str() {
+      "capability" => {
+        capability = integer_in(number(&value, &name)?, 0, 255).ok_or_else(|| {
+          OidcError::invalid_argument("options.capability must be an integer from 0 to 255")
+        })? as u8;
+      }
+      "maxTokenBytes" => {
+        let max = MAX_TOKEN_BYTES_IN_PACKET as u64;
+        rules.max_token_bytes = integer_in(number(&value, &name)?, 1, max).ok_or_else(|| {
+          OidcError::invalid_argument(format!(
+            "options.maxTokenBytes must be an integer from 1 to {MAX_TOKEN_BYTES_IN_PACKET}: the response must \
+             fit one MySQL packet (16 777 215 bytes)"
+          ))
+        })? as usize;
+      }
+      "clockSkewSeconds" => {
+        let skew = number(&value, &name)?;
+        if !(skew.is_finite() && skew >= 0.0) {
+          return Err(
+            OidcError::invalid_argument(
+              "options.clockSkewSeconds must be a finite number, 0 or more",
+            )
+            .into(),
+          );
+        }
+        rules.clock_skew_seconds = skew;
+      }
+      "validate" => {
+        if value.get_type().ok() != Some(ValueType::Boolean) {
+          return Err(OidcError::invalid_argument("options.validate must be true or false").into());
+        }
+        rules.validate = bool::from_unknown(value).map_err(napi_failure("options.validate"))?;
+      }
+      _ => {
+        return Err(
+          OidcError::invalid_argument(format!(
+            "unknown option {}: the options are {KNOWN}",
+            quoted(&name)
+          ))
           .into(),
-      );
+        )
+      }
     }
-    rules.clock_skew_seconds = n;
-  }
-  if let Some(value) = read_option(&options, c"validate")? {
-    if value.get_type().ok() != Some(ValueType::Boolean) {
-      return Err(OidcError::invalid_argument("options.validate must be true or false").into());
-    }
-    // SAFETY: the value was just checked to be a boolean
-    rules.validate = unsafe { value.cast::<bool>() }.map_err(napi_failure("options.validate"))?;
   }
   Ok((capability, rules))
 }
 
-/// `options[name]`, None when undefined; a named lookup skips building and interning a key string.
-fn read_option<'env>(options: &Object<'env>, name: &CStr) -> JsResult<Option<Unknown<'env>>> {
-  let env = options.value().env;
-  let mut value = ptr::null_mut();
-  // SAFETY: `options` is a live object of this call and `name` a NUL-terminated property name
-  let status =
-    unsafe { sys::napi_get_named_property(env, options.raw(), name.as_ptr(), &mut value) };
-  if status != sys::Status::napi_ok {
-    let name = name.to_string_lossy();
-    return Err(OidcError::invalid_argument(format!("options.{name} could not be read")).into());
-  }
-  // SAFETY: Node-API just returned this value in the current scope
-  let value = unsafe { Unknown::from_raw_unchecked(env, value) };
-  Ok((value.get_type().ok() != Some(ValueType::Undefined)).then_some(value))
+fn is_known(name: &str) -> bool {
+  matches!(
+    name,
+    "capability" | "maxTokenBytes" | "validate" | "clockSkewSeconds"
+  )
 }
 
-fn read_number(options: &Object, name: &CStr) -> JsResult<Option<f64>> {
-  let Some(value) = read_option(options, name)? else {
-    return Ok(None);
-  };
+/// A key as a JSON string, so an odd one (quotes, newlines) reads unambiguously.
+fn quoted(name: &str) -> String {
+  serde_json::to_string(name).unwrap_or_else(|_| "(a key)".to_owned())
+}
+
+fn number(value: &Unknown, name: &str) -> JsResult<f64> {
   if value.get_type().ok() != Some(ValueType::Number) {
     return Err(
       OidcError::invalid_argument(format!(
-        "options.{} must be a number, got {}",
-        name.to_string_lossy(),
-        describe_type(&value)
+        "options.{name} must be a number, got {}",
+        describe_type(value)
       ))
       .into(),
     );
   }
-  // SAFETY: the value was just checked to be a number
-  unsafe { value.cast::<f64>() }
-    .map(Some)
-    .map_err(napi_failure("options"))
+  f64::from_unknown(*value).map_err(napi_failure("options"))
 }
 
 fn integer_in(n: f64, min: u64, max: u64) -> Option<u64> {

@@ -1,14 +1,13 @@
 //! Token rules: what must hold of an ID token before it is sent, as the official client checks
 //! (non-empty, bounded, three base64url parts) and stricter where it saves the user a round trip.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::errors::{ErrorCode, OidcError};
+use json::parse_object;
+use times::check_times;
 
 /// MySQL's client refuses token files over 10 000 bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 10_000;
@@ -41,21 +40,52 @@ pub fn trim_token(raw: &[u8]) -> &[u8] {
 
 /// Applies the rules to a raw token and returns the trimmed token to send.
 pub fn check_token<'a>(raw: &'a [u8], rules: &TokenRules, now: f64) -> Result<&'a [u8], OidcError> {
-  let token = check_shape(raw, rules.max_token_bytes)?;
-  if rules.validate {
-    let parts = split_jwt(token)?;
-    check_header(&decode_part(parts[0], 0)?)?;
-    check_times(
-      &read_time_claims(&decode_part(parts[1], 1)?)?,
-      rules.clock_skew_seconds,
-      now,
-    )?;
+  if !rules.validate {
+    return check_shape(raw, rules.max_token_bytes);
   }
-  Ok(token)
+  let jwt = read_jwt(raw, rules.max_token_bytes)?;
+  check_alg(&jwt.header)?;
+  check_times(
+    &TimeClaims::read(&jwt.claims)?,
+    rules.clock_skew_seconds,
+    now,
+  )?;
+  Ok(jwt.token)
+}
+
+/// A token read as a JWT: what validation checks and inspection shows, read the same way.
+struct Jwt<'a> {
+  token: &'a [u8],
+  header: Map<String, Value>,
+  claims: Map<String, Value>,
+}
+
+fn read_jwt(raw: &[u8], max_token_bytes: usize) -> Result<Jwt<'_>, OidcError> {
+  let token = trimmed_within(raw, max_token_bytes)?;
+  // `{"id_token": "eyJ..."}` pasted whole: said before its spaces are
+  if token.first() == Some(&b'{') {
+    return Err(OidcError::malformed(
+      "the ID token looks like a JSON token response, not a token: pass its \"id_token\" field",
+    ));
+  }
+  check_one_line(token)?;
+  let [header, payload, _] = split_jwt(token)?;
+  Ok(Jwt {
+    token,
+    header: parse_object(&decode_part(header, 0)?, "header")?,
+    claims: parse_object(&decode_part(payload, 1)?, "payload")?,
+  })
 }
 
 /// Emptiness, size and stray bytes: the rules that hold even with `validate: false`.
 pub fn check_shape(raw: &[u8], max_token_bytes: usize) -> Result<&[u8], OidcError> {
+  let token = trimmed_within(raw, max_token_bytes)?;
+  check_one_line(token)?;
+  Ok(token)
+}
+
+/// The token without surrounding whitespace, refused when empty or over `max_token_bytes`.
+fn trimmed_within(raw: &[u8], max_token_bytes: usize) -> Result<&[u8], OidcError> {
   let token = trim_token(raw);
   if token.is_empty() {
     return Err(OidcError::new(
@@ -73,13 +103,17 @@ pub fn check_shape(raw: &[u8], max_token_bytes: usize) -> Result<&[u8], OidcErro
       ),
     ));
   }
-  if let Some(at) = scan::first_space_or_control(token) {
-    return Err(OidcError::malformed(format!(
+  Ok(token)
+}
+
+fn check_one_line(token: &[u8]) -> Result<(), OidcError> {
+  match scan::first_space_or_control(token) {
+    None => Ok(()),
+    Some(at) => Err(OidcError::malformed(format!(
       "the ID token contains whitespace or a control character at byte {at}: a token is one line of text; \
        check how it was read or pasted"
-    )));
+    ))),
   }
-  Ok(token)
 }
 
 /// Splits a compact JWS into its three non-empty base64url parts.
@@ -105,6 +139,10 @@ pub fn split_jwt(token: &[u8]) -> Result<[&[u8]; 3], OidcError> {
   for (index, part) in parts.iter().enumerate() {
     let name = PART_NAMES[index];
     if part.is_empty() {
+      // `header.payload.` is how an unsigned token looks: say that, not "signature is empty"
+      if index == 2 && is_unsigned(header) {
+        return Err(OidcError::malformed(UNSIGNED));
+      }
       return Err(OidcError::malformed(format!(
         "the ID token's {name} is empty"
       )));
@@ -128,142 +166,74 @@ pub fn split_jwt(token: &[u8]) -> Result<[&[u8]; 3], OidcError> {
   Ok(parts)
 }
 
-/// Decodes the header or payload and checks it is a JSON object.
+/// Decodes the header or payload from base64url.
 fn decode_part(part: &[u8], index: usize) -> Result<Vec<u8>, OidcError> {
-  let name = PART_NAMES[index];
-  let json = URL_SAFE_NO_PAD
-    .decode(part)
-    .map_err(|_| OidcError::malformed(format!("the ID token's {name} is not valid base64url")))?;
-  // serde would also read a JSON array into a struct; a JWT part must be an object
-  if json.trim_ascii_start().first() != Some(&b'{') {
-    return Err(OidcError::malformed(format!(
-      "the ID token's {name} is not a JSON object"
-    )));
-  }
-  Ok(json)
+  URL_SAFE_NO_PAD.decode(part).map_err(|_| {
+    OidcError::malformed(format!(
+      "the ID token's {} is not valid base64url",
+      PART_NAMES[index]
+    ))
+  })
 }
 
-#[derive(Deserialize)]
-struct Header<'a> {
-  #[serde(borrow)]
-  alg: Option<std::borrow::Cow<'a, str>>,
+const UNSIGNED: &str =
+  "the ID token is unsigned (alg \"none\"): servers refuse it; use a token signed by your identity provider";
+
+fn alg_is_none(alg: &str) -> bool {
+  alg.eq_ignore_ascii_case("none")
 }
 
-fn check_header(json: &[u8]) -> Result<(), OidcError> {
-  // serde's own message may quote the input, so it is never passed on
-  let header: Header = serde_json::from_slice(json).map_err(|_| {
-    OidcError::malformed("the ID token's header is not a JSON object with a string \"alg\"")
-  })?;
-  match header.alg {
+/// Whether an encoded header reads as `{"alg": "none", ...}`.
+fn is_unsigned(header: &[u8]) -> bool {
+  let Ok(json) = decode_part(header, 0) else {
+    return false;
+  };
+  let Ok(header) = parse_object(&json, "header") else {
+    return false;
+  };
+  matches!(header.get("alg"), Some(Value::String(alg)) if alg_is_none(alg))
+}
+
+fn check_alg(header: &Map<String, Value>) -> Result<(), OidcError> {
+  match header.get("alg") {
     None => Err(OidcError::malformed("the ID token's header has no \"alg\"")),
-    Some(alg) if alg.eq_ignore_ascii_case("none") => Err(OidcError::malformed(
-      "the ID token is unsigned (alg \"none\"): servers refuse it; use a token signed by your identity provider",
+    Some(Value::String(alg)) if alg_is_none(alg) => Err(OidcError::malformed(UNSIGNED)),
+    Some(Value::String(_)) => Ok(()),
+    Some(_) => Err(OidcError::malformed(
+      "the ID token's header \"alg\" is not a string",
     )),
-    Some(_) => Ok(()),
-  }
-}
-
-/// The only claims the rules read; every other claim is skipped unparsed.
-#[derive(Deserialize, Default)]
-struct TimeClaims {
-  exp: Option<Value>,
-  nbf: Option<Value>,
-}
-
-/// Reads `exp` and `nbf` as NumericDates (seconds since the epoch).
-fn read_time_claims(json: &[u8]) -> Result<(Option<f64>, Option<f64>), OidcError> {
-  let claims: TimeClaims = serde_json::from_slice(json)
-    .map_err(|_| OidcError::malformed("the ID token's payload is not a valid JSON object"))?;
-  Ok((
-    numeric_date(claims.exp, "exp")?,
-    numeric_date(claims.nbf, "nbf")?,
-  ))
-}
-
-fn numeric_date(value: Option<Value>, claim: &str) -> Result<Option<f64>, OidcError> {
-  match value {
-    None => Ok(None),
-    Some(Value::Number(n)) => n
-      .as_f64()
-      .map(Some)
-      .ok_or_else(|| OidcError::malformed(format!("the ID token's \"{claim}\" is out of range"))),
-    Some(_) => Err(OidcError::malformed(format!(
-      "the ID token's \"{claim}\" is not a number (seconds since 1970)"
-    ))),
-  }
-}
-
-fn check_times(times: &(Option<f64>, Option<f64>), skew: f64, now: f64) -> Result<(), OidcError> {
-  let (exp, nbf) = *times;
-  if let Some(exp) = exp {
-    if now > exp + skew {
-      return Err(OidcError::new(
-        ErrorCode::TokenExpired,
-        format!(
-          "the ID token expired at {} ({} s ago, allowing {skew} s of clock skew): get a fresh token from \
-           your identity provider",
-          describe_time(exp),
-          (now - exp).round()
-        ),
-      ));
-    }
-  }
-  if let Some(nbf) = nbf {
-    if nbf - skew > now {
-      return Err(OidcError::new(
-        ErrorCode::TokenNotYetValid,
-        format!(
-          "the ID token is not valid before {} ({} s from now, allowing {skew} s of clock skew): check this \
-           machine's clock",
-          describe_time(nbf),
-          (nbf - now).round()
-        ),
-      ));
-    }
-  }
-  Ok(())
-}
-
-/// RFC 3339 in UTC, or the raw NumericDate where it is out of the representable range.
-pub fn describe_time(seconds: f64) -> String {
-  match Duration::try_from_secs_f64(seconds) {
-    Ok(since_epoch) => match UNIX_EPOCH.checked_add(since_epoch) {
-      Some(at) if seconds < 253_402_300_800.0 => humantime::format_rfc3339_seconds(at).to_string(),
-      _ => format!("NumericDate {seconds}"),
-    },
-    Err(_) => format!("NumericDate {seconds}"),
   }
 }
 
 /// A token decoded without verifying its signature.
 #[derive(Debug, PartialEq)]
 pub struct DecodedToken {
-  pub header: Value,
-  pub claims: Value,
+  pub header: Map<String, Value>,
+  pub claims: Map<String, Value>,
   pub expires_at: Option<f64>,
 }
 
-/// Decodes header and claims for inspection; checks structure, not times or signature.
+/// Decodes header and claims for inspection: the same reading as `check_token`, which therefore
+/// never accepts a token this refuses; any `alg` is reported (refusing "none" is the sender's rule)
+/// and times are not compared with the clock.
 pub fn decode_id_token(raw: &[u8], max_token_bytes: usize) -> Result<DecodedToken, OidcError> {
-  let token = check_shape(raw, max_token_bytes)?;
-  let parts = split_jwt(token)?;
-  // inspection reports any alg, "none" included: refusing it is the sender's rule
-  let header_json = decode_part(parts[0], 0)?;
-  let claims_json = decode_part(parts[1], 1)?;
-  let (expires_at, _) = read_time_claims(&claims_json)?;
-  let parse = |json: &[u8], name: &str| {
-    serde_json::from_slice::<Value>(json).map_err(|_| {
-      OidcError::malformed(format!("the ID token's {name} is not a valid JSON object"))
-    })
-  };
+  let jwt = read_jwt(raw, max_token_bytes)?;
+  let times = TimeClaims::read(&jwt.claims)?;
   Ok(DecodedToken {
-    header: parse(&header_json, "header")?,
-    claims: parse(&claims_json, "payload")?,
-    expires_at,
+    header: jwt.header,
+    claims: jwt.claims,
+    expires_at: times.exp,
   })
 }
 
+mod json;
 mod scan;
+mod times;
 
+pub use json::MAX_NESTING;
+pub use times::{describe_time, TimeClaims};
+
+#[cfg(test)]
+mod agreement_tests;
 #[cfg(test)]
 mod tests;

@@ -196,6 +196,59 @@ fn not_before_allows_the_clock_skew() {
 }
 
 #[test]
+fn issued_in_the_future_means_this_clock_is_behind() {
+  let at = |iat: f64| jwt(r#"{"alg":"RS256"}"#, &format!(r#"{{"iat":{iat}}}"#));
+  assert!(check_token(at(NOW + 30.0).as_bytes(), &TokenRules::default(), NOW).is_ok());
+  let err = refused(at(NOW + 95.0).as_bytes(), &TokenRules::default());
+  assert_eq!(err.code, ErrorCode::TokenNotYetValid);
+  for words in [
+    "issued in the future",
+    "behind the identity provider's by about 95 s",
+    "Percona Server refuses any token whose iat is in the future",
+    "(NTP)",
+  ] {
+    assert!(err.message.contains(words), "{}", err.message);
+  }
+  let strict = TokenRules {
+    clock_skew_seconds: 0.0,
+    ..TokenRules::default()
+  };
+  assert_eq!(
+    refused(at(NOW + 1.0).as_bytes(), &strict).code,
+    ErrorCode::TokenNotYetValid
+  );
+  let text = jwt(r#"{"alg":"RS256"}"#, r#"{"iat":"1800000000"}"#);
+  assert!(refused(text.as_bytes(), &TokenRules::default())
+    .message
+    .contains(r#""iat" is not a number"#));
+}
+
+#[test]
+fn a_pasted_json_token_response_gets_a_hint() {
+  let pasted = format!(r#"{{"id_token": "{}", "token_type": "Bearer"}}"#, good());
+  let err = refused(pasted.as_bytes(), &TokenRules::default());
+  assert_eq!(err.code, ErrorCode::TokenMalformed);
+  assert!(
+    err.message.contains(r#"looks like a JSON token response"#) && err.message.contains("id_token"),
+    "{}",
+    err.message
+  );
+  assert_eq!(decode_id_token(pasted.as_bytes(), 100_000), Err(err));
+}
+
+#[test]
+fn an_unsigned_token_without_signature_is_called_unsigned() {
+  let token = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(r#"{"sub":"a"}"#));
+  assert!(refused(token.as_bytes(), &TokenRules::default())
+    .message
+    .contains("unsigned"));
+  let signed = format!("{}.{}.", b64(r#"{"alg":"RS256"}"#), b64(r#"{"sub":"a"}"#));
+  assert!(refused(signed.as_bytes(), &TokenRules::default())
+    .message
+    .contains("signature is empty"));
+}
+
+#[test]
 fn validate_false_keeps_only_shape_rules() {
   let rules = TokenRules {
     validate: false,
@@ -247,6 +300,16 @@ fn messages_never_quote_the_token() {
     ),
     format!("{secret}.{secret}"),
     format!("{secret} {secret}"),
+    jwt(
+      r#"{"alg":"RS256"}"#,
+      &format!(r#"{{"{secret}":1,"{secret}":2}}"#),
+    ),
+    jwt(
+      r#"{"alg":"RS256"}"#,
+      &format!(r#"{{"sub":"{secret}","iat":1900000000}}"#),
+    ),
+    format!(r#"{{"id_token":"{secret}"}}"#),
+    format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(secret)),
   ];
   for token in cases {
     let err = refused(token.as_bytes(), &TokenRules::default());
