@@ -95,7 +95,7 @@ test('validation and inspection agree: nesting 300 deep in header or payload is 
   const deepPayload = `${b64({ alg: 'RS256' })}.${b64(`{"sub":"${CANARY}","x":${deep(300)}}`)}.c2lnbmF0dXJl`
   for (const [token, part] of [[deepHeader, 'header'], [deepPayload, 'payload']]) {
     const sent = assertRefused(t, () => openidConnectAuthResponse(token), 'ERR_OIDC_TOKEN_MALFORMED', token)
-    t.is(sent.message, `the ID token's ${part} nests objects and arrays more than 32 deep`)
+    t.is(sent.message, `authentication_openid_connect_client: the ID token's ${part} nests objects and arrays more than 32 deep [ERR_OIDC_TOKEN_MALFORMED]`)
     t.is(assertRefused(t, () => inspectIdToken(token), 'ERR_OIDC_TOKEN_MALFORMED', token).message, sent.message)
   }
   // the payload object is level 1, so 31 levels of arrays inside it are still a token, 32 are not
@@ -197,7 +197,7 @@ test('a pasted JSON token response is refused with a hint to pass its id_token f
   for (const pasted of [JSON.stringify({ id_token: idToken, token_type: 'Bearer' }), `{ "access_token": "x", "id_token": "${idToken}" }\n`]) {
     for (const call of [() => openidConnectAuthResponse(pasted), () => inspectIdToken(pasted), () => clearPasswordAuthResponse(Buffer.from(pasted))]) {
       const err = assertRefused(t, call, 'ERR_OIDC_TOKEN_MALFORMED', idToken)
-      t.is(err.message, 'the ID token looks like a JSON token response, not a token: pass its "id_token" field')
+      t.is(err.message, 'authentication_openid_connect_client: the ID token looks like a JSON token response, not a token: pass its "id_token" field [ERR_OIDC_TOKEN_MALFORMED]')
     }
   }
 })
