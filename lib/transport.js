@@ -5,7 +5,7 @@
 // mysql2 really uses and by own properties only, so neither a stale config nor a polluted
 // Object.prototype can vouch for a connection.
 
-const { X509Certificate } = require('node:crypto')
+const { X509Certificate, createHash } = require('node:crypto')
 const net = require('node:net')
 const tls = require('node:tls')
 
@@ -73,28 +73,46 @@ function derElement(der, at) {
 }
 
 /**
- * The server certificate of a TLS session. Node's own copy is gone once the server sends session
- * tickets, and a resumed handshake sends none at all; the session (OpenSSL's SSL_SESSION, whose
- * `peer [3]` field holds the certificate the server proved when the session began) keeps it.
+ * The DER of the server certificate of a TLS session. Node's own copy is gone once the server sends
+ * session tickets, and a resumed handshake sends none at all; the session (OpenSSL's SSL_SESSION,
+ * whose `peer [3]` field holds the certificate the server proved when the session began) keeps it.
  */
 function certificateOfSession(session) {
   if (!Buffer.isBuffer(session) || session[0] !== 0x30) return null
   const sequence = derElement(session, 0)
   for (let at = sequence.start; at < Math.min(sequence.end, session.length); ) {
     const field = derElement(session, at)
-    if (field.tag === 0xa3) return new X509Certificate(session.subarray(field.start, field.end))
+    if (field.tag === 0xa3) return session.subarray(field.start, field.end)
     at = field.end
   }
   return null
 }
 
-/** The certificate the peer proved, as the TLS session records it (Node forgets its own copy). */
-function peerCertificate(stream) {
+/** The DER of the certificate the peer proved, as the TLS session records it. */
+function peerCertificateDer(stream) {
   try {
-    return certificateOfSession(stream.getSession()) ?? stream.getPeerX509Certificate() ?? null
+    return certificateOfSession(stream.getSession()) ?? stream.getPeerX509Certificate()?.raw ?? null
   } catch {
     return null // unreadable: treated as no certificate, which refuses
   }
+}
+
+// Parsing a certificate costs a few hundred µs, a pool logs in to the same server again and again,
+// and the verdict depends on nothing but the certificate and the name: keep the last few.
+const hostVerdicts = new Map()
+const MAX_HOST_VERDICTS = 64
+
+/** Why the certificate is not valid for `name` (Node's own rules), or null when it is. */
+function hostMismatch(der, name) {
+  const key = `${name}\n${createHash('sha256').update(der).digest('base64')}`
+  let verdict = hostVerdicts.get(key)
+  if (verdict === undefined) {
+    const mismatch = tls.checkServerIdentity(name, new X509Certificate(der).toLegacyObject())
+    verdict = mismatch ? mismatch.reason : null
+    if (hostVerdicts.size >= MAX_HOST_VERDICTS) hostVerdicts.delete(hostVerdicts.keys().next().value)
+    hostVerdicts.set(key, verdict)
+  }
+  return verdict
 }
 
 /** Why a TLS peer is not authenticated, or null when it is. */
@@ -104,10 +122,15 @@ function unverifiedReason(stream, config) {
     return `the server's certificate chain is not verified${why}: ${FIX_CHAIN}`
   }
   const name = expectedServerName(config)
-  const certificate = peerCertificate(stream)
-  if (!certificate) return `the server's certificate could not be read to check it against ${JSON.stringify(name)}`
-  const mismatch = tls.checkServerIdentity(name, certificate.toLegacyObject())
-  if (mismatch) return `the server's certificate is not valid for ${JSON.stringify(name)} (${mismatch.reason}): ${FIX_HOST}`
+  const der = peerCertificateDer(stream)
+  if (!der) return `the server's certificate could not be read to check it against ${JSON.stringify(name)}`
+  let mismatch
+  try {
+    mismatch = hostMismatch(der, name)
+  } catch {
+    return `the server's certificate could not be read to check it against ${JSON.stringify(name)}`
+  }
+  if (mismatch) return `the server's certificate is not valid for ${JSON.stringify(name)} (${mismatch}): ${FIX_HOST}`
   return null
 }
 
