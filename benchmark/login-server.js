@@ -6,7 +6,7 @@
 
 const { startOidcServer, createIdentityProvider } = require('../test-server')
 
-// The claims of a typical Entra ID token, so the token has a typical size (~1.2 KB signed)
+// The claims of a typical Entra ID token, so the token has a typical size (~1.1 KB signed)
 function entraLikeClaims() {
   const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47'
   return {
