@@ -1,15 +1,15 @@
 'use strict'
 
 // `npm run bench`: every performance figure of the package beside its target. Speed figures are
-// ratios against baselines run in this same process; none of this is a test (figures: README.md, Performance).
+// ratios against baselines run interleaved in the same run; none of this is a test (figures: README.md, Performance).
 //   node benchmark            all sections
-//   node benchmark encode     only some: encode, handshake, pool, memory, refresh
+//   node benchmark login      only some: login, handshake, pool, memory, refresh
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { machine, printSummary, figures } = require('./report.js')
 
-const SECTIONS = ['encode', 'handshake', 'pool', 'memory', 'refresh']
+const SECTIONS = ['login', 'handshake', 'pool', 'memory', 'refresh']
 
 async function main() {
   const wanted = process.argv.slice(2)
@@ -21,7 +21,7 @@ async function main() {
     throw new Error('no native build in the package root: run `npm run build` first')
   }
   console.log(`machine: ${machine()}`)
-  if (run('encode')) await require('./encode.js').runEncode(require('./floor.js').loadFloor())
+  if (run('login')) await require('./login.js').runLogin()
   if (run('handshake')) await require('./handshake.js').runHandshake()
   if (run('pool')) await require('./pool.js').runPool()
   if (run('memory')) await require('./memory.js').runMemory()

@@ -1,7 +1,7 @@
 'use strict'
 
 // The client side of the memory benchmark (see memory.js); run with --expose-gc. Prints one JSON
-// line: memory at start (after a warm-up), after the encodes, after the connections.
+// line: memory at start (after a warm-up), after the openidConnectAuthResponse calls, after the connections.
 
 const v8 = require('node:v8')
 const mysql = require('mysql2/promise')

@@ -13,7 +13,6 @@ function record(section, name, value, target, met) {
   figures.push({ section, name, value, target: target ?? '', met })
 }
 
-const fmtOps = (ops) => (ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M` : `${(ops / 1e3).toFixed(0)} k`) + ' ops/s'
 const fmtRatio = (r) => `${r.toFixed(2)}×`
 const fmtMs = (ms) => `${ms.toFixed(ms < 10 ? 2 : 0)} ms`
 const fmtMB = (bytes) => `${bytes >= 0 ? '+' : ''}${(bytes / 1024 / 1024).toFixed(2)} MB`
@@ -39,4 +38,4 @@ function printSummary() {
   console.log(table([['section', 'figure', 'value', 'target', ''], ...figures.map((f) => [f.section, f.name, f.value, f.target, mark(f.met)])]))
 }
 
-module.exports = { record, fmtOps, fmtRatio, fmtMs, fmtMB, machine, table, printSummary, figures }
+module.exports = { record, fmtRatio, fmtMs, fmtMB, machine, table, printSummary, figures }
