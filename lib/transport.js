@@ -5,7 +5,7 @@
 // mysql2 really uses and by own properties only, so neither a stale config nor a polluted
 // Object.prototype can vouch for a connection.
 
-const { X509Certificate, createHash } = require('node:crypto')
+const { X509Certificate } = require('node:crypto')
 const net = require('node:net')
 const tls = require('node:tls')
 
@@ -104,7 +104,7 @@ const MAX_HOST_VERDICTS = 64
 
 /** Why the certificate is not valid for `name` (Node's own rules), or null when it is. */
 function hostMismatch(der, name) {
-  const key = `${name}\n${createHash('sha256').update(der).digest('base64')}`
+  const key = `${name}\n${der.toString('latin1')}`
   let verdict = hostVerdicts.get(key)
   if (verdict === undefined) {
     const mismatch = tls.checkServerIdentity(name, new X509Certificate(der).toLegacyObject())
