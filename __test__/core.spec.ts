@@ -54,7 +54,7 @@ for (const alg of ['RS256', 'ES256'] as const) {
   })
 }
 
-test('the worked example of PROTOCOL.md', (t) => {
+test('the worked example of docs/protocol.md#the-answer-packet', (t) => {
   const expected = Buffer.from('010b6161612e6262622e636363', 'hex')
   t.deepEqual(openidConnectAuthResponse('aaa.bbb.ccc', { validate: false }), expected)
 })
