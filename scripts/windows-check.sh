@@ -62,7 +62,8 @@ step() {
 finish() {
   command -v wineserver >/dev/null && WINEPREFIX="$WIN/prefix" wineserver -k 2>/dev/null || true
   echo
-  for s in "${STEPS[@]}"; do printf '%-58s %7.1f s\n' "$s" "$(bc <<<"scale=1; ${SECS[$s]} / 1000")"; done
+  local s ms
+  for s in "${STEPS[@]}"; do ms=${SECS[$s]}; printf '%-58s %5d.%d s\n' "$s" $((ms / 1000)) $((ms % 1000 / 100)); done
   if [ ${#FAILS[@]} -gt 0 ]; then echo "windows-check: failed: ${FAILS[*]}"; exit 1; fi
   echo "windows-check: all steps passed"
   exit 0
@@ -75,7 +76,6 @@ tools() {
   local apt=()
   command -v wine >/dev/null || apt+=(wine wine64)
   command -v x86_64-w64-mingw32-gcc >/dev/null || apt+=(gcc-mingw-w64-x86-64)
-  command -v bc >/dev/null || apt+=(bc)
   if [ ${#apt[@]} -gt 0 ]; then
     local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
     log "apt-get install ${apt[*]}"
