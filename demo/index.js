@@ -21,6 +21,11 @@ async function loginAndShowUser(options, label) {
 }
 
 async function embeddedDemo() {
+  // the embedded server's identity provider uses jose, which is ESM-only: require() of it needs Node >= 20.19
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  if (major < 20 || (major === 20 && minor < 19)) {
+    throw new Error(`the embedded demo needs Node.js 20.19 or later to develop with (this is ${process.version}); the package itself needs only Node.js 20`)
+  }
   const { startOidcServer, createIdentityProvider } = require('../test-server/index.js')
   const idp = await createIdentityProvider({ issuer: 'https://idp.demo.test', alg: 'RS256' })
   const server = await startOidcServer({ mode: 'mysql-enterprise', identityProviders: [idp], users: { alice: {} } })

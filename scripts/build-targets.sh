@@ -17,7 +17,14 @@
 #   linux musl  cargo-zigbuild (a plain build would link this machine's glibc)
 #   macOS       cargo-zigbuild, MACOSX_DEPLOYMENT_TARGET 10.13 (x64) / 11.0 (arm64)
 #   wasm32-wasi rustc's own wasm linker with emnapi (devDependencies)
-#   windows     skipped: cargo-xwin downloads Microsoft's CRT and SDK, which is not reachable here
+#   windows     the SHIPPED Windows files are the msvc builds (win32-x64-msvc, win32-arm64-msvc) that
+#               .github/workflows/release.yml makes on Windows runners: cargo-xwin would download
+#               Microsoft's CRT and SDK, which is not reachable here, so they are skipped. In their
+#               place, for tests only and never packed (npm run test:windows, scripts/windows-check.sh):
+#     x86_64-pc-windows-gnu       zig as linker (it links the UCRT, as msvc builds do), napi's
+#                                 dyn-symbols feature (N-API looked up in node.exe at load time, as
+#                                 on msvc) and an empty libnode stub for napi-build; runs under Wine
+#     aarch64-pc-windows-gnullvm  the same for Windows on Arm; nothing can run it here
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,11 +49,16 @@ mapfile -t ALL < <(node -e '
   import("@napi-rs/cli").then(({ parseTriple }) => {
     for (const t of p.napi.targets) console.log(t + " " + parseTriple(t).platformArchABI)
   })')
+# Test-only stand-ins for the msvc builds (see above): built by default, never packed.
+EXTRA=(x86_64-pc-windows-gnu aarch64-pc-windows-gnullvm)
 declare -A ABI
 TARGETS=()
 for line in "${ALL[@]}"; do
   t=${line% *}; ABI[$t]=${line#* }; TARGETS+=("$t")
 done
+ABI[x86_64-pc-windows-gnu]=win32-x64-gnu
+ABI[aarch64-pc-windows-gnullvm]=win32-arm64-gnullvm
+TARGETS+=("${EXTRA[@]}")
 if [ $# -gt 0 ]; then
   WANT=()
   for arg in "$@"; do
@@ -63,8 +75,8 @@ declare -A SKIP
 for t in "${TARGETS[@]}"; do
   case $t in
     *-pc-windows-msvc)
-      SKIP[$t]="needs cargo-xwin, which downloads Microsoft's CRT and Windows SDK at build time from a host this machine cannot reach; the release workflow builds it on a Windows runner" ;;
-    *-unknown-linux-gnu | *-unknown-linux-musl | *-apple-darwin | wasm32-wasip1-threads) ;;
+      SKIP[$t]="needs cargo-xwin, which downloads Microsoft's CRT and Windows SDK at build time from a host this machine cannot reach; the shipped file is the one the release workflow builds on a Windows runner" ;;
+    *-unknown-linux-gnu | *-unknown-linux-musl | *-apple-darwin | wasm32-wasip1-threads | x86_64-pc-windows-gnu | aarch64-pc-windows-gnullvm) ;;
     *) SKIP[$t]="no recipe for this target in scripts/build-targets.sh" ;;
   esac
 done
@@ -106,6 +118,17 @@ if [ -n "$need_zig" ]; then
   export PATH="$VENV/bin:$PATH"
 fi
 
+# napi-build wants a libnode.dll to link the windows-gnu(llvm) builds against; with dyn-symbols
+# nothing is imported from it, so an empty archive (and an empty .dll beside it) is enough.
+LIBNODE_STUB="$TOOLS/libnode-stub"
+for t in "${TARGETS[@]}"; do
+  case $t in *-pc-windows-gnu*)
+    if ! [ -f "$LIBNODE_STUB/libnode.a" ]; then
+      mkdir -p "$LIBNODE_STUB" && python3 -m ziglang ar rc "$LIBNODE_STUB/libnode.a" && touch "$LIBNODE_STUB/libnode.dll"
+    fi ;;
+  esac
+done
+
 # --- build -------------------------------------------------------------------------------------
 mkdir -p "$OUT"
 declare -A SECS
@@ -123,6 +146,9 @@ for t in "${TARGETS[@]}"; do
     x86_64-apple-darwin) args+=(-x --target "$t"); envs=(MACOSX_DEPLOYMENT_TARGET=10.13) ;;
     aarch64-apple-darwin) args+=(-x --target "$t"); envs=(MACOSX_DEPLOYMENT_TARGET=11.0) ;;
     wasm32-wasip1-threads) args+=(--target "$t") ;;
+    # the CLI refuses -x for windows-gnu; CARGO=cargo-zigbuild gives it zig as linker all the same
+    *-pc-windows-gnu | *-pc-windows-gnullvm)
+      args+=(--target "$t" --features napi/dyn-symbols); envs=(CARGO=cargo-zigbuild LIBNODE_PATH="$LIBNODE_STUB") ;;
   esac
   # The host target also writes the JS loader and typings, as `npm run build` does, to
   # artifacts/loader/: test:package compares them with the work tree's (or packs them if it has none).
@@ -160,4 +186,7 @@ done
 for t in "${FAILED[@]}"; do
   printf '%-31s %-23s FAILED: see %s\n' "$t" "${ABI[$t]}" "artifacts/build-$t.log"
 done
+echo
+echo "The win32-*-msvc files that npm users get are built only by .github/workflows/release.yml (Windows"
+echo "runners). The win32-x64-gnu and win32-arm64-gnullvm builds above are test stand-ins, never packed."
 [ ${#FAILED[@]} -eq 0 ]

@@ -46,6 +46,14 @@ function exercise(mod, how) {
   )
 }
 
+/* global Bun, Deno */
+// The smoke tests also run under Bun and Deno (npm run test:runtimes)
+function runtime() {
+  if (typeof Bun !== 'undefined') return `bun ${Bun.version}`
+  if (typeof Deno !== 'undefined') return `deno ${Deno.version.deno}`
+  return `node ${process.version}`
+}
+
 // The package, its binding and everything they loaded come from this directory's node_modules,
 // never from the source tree.
 function checkLoaded(cache, entry, how) {
@@ -71,7 +79,7 @@ function checkLoaded(cache, entry, how) {
     const expected = path.join(appDir, 'node_modules', `mysql-openid-connect-${expectBinding}`, `mysql-openid-connect.${expectBinding}.node`)
     assert.equal(loaded, expected, `${how}: the ${expectBinding} binary from its platform package`)
   }
-  console.log(`smoke ${how}: ok (node ${process.version} ${process.platform}-${process.arch}, binding ${path.relative(appDir, loaded)})`)
+  console.log(`smoke ${how}: ok (${runtime()} ${process.platform}-${process.arch}, binding ${path.relative(appDir, loaded)})`)
 }
 
 module.exports = { checkLoaded, exercise }
