@@ -5,6 +5,7 @@ import test from 'ava'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { SignJWT, generateKeyPair } from 'jose'
@@ -400,4 +401,16 @@ test("mysql2's debug mode prints every packet, the token included: a warning say
   t.is(ours.length, 1)
   t.regex(ours[0].message, /debug/)
   t.false(ours[0].message.includes(token.split('.')[2].slice(0, 12)))
+})
+
+test('Windows: only this machine\'s named pipes count as a local socket, never \\\\host\\pipe (SMB)', (t) => {
+  const { isThisMachinesPipe } = createRequire(join(process.cwd(), 'package.json'))('./lib/transport.js')
+  for (const local of ['\\\\.\\pipe\\MySQL', '\\\\?\\pipe\\MySQL', '//./pipe/MySQL']) {
+    t.true(isThisMachinesPipe({ socketPath: local }, 'win32'), local)
+  }
+  for (const remote of ['\\\\dbhost\\pipe\\MySQL', '//dbhost/pipe/MySQL', '\\\\dbhost\\.\\pipe\\x', undefined]) {
+    t.false(isThisMachinesPipe({ socketPath: remote }, 'win32'), String(remote))
+  }
+  t.false(isThisMachinesPipe(Object.create({ socketPath: '\\\\.\\pipe\\MySQL' }), 'win32'), 'inherited: not the caller\'s')
+  t.true(isThisMachinesPipe({ socketPath: '/var/run/mysqld/mysqld.sock' }, 'linux'))
 })

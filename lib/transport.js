@@ -135,17 +135,28 @@ function unverifiedReason(stream, config) {
 }
 
 /**
+ * A Windows pipe name such as `\\\\dbhost\\pipe\\MySQL` reaches another machine over SMB: only
+ * `\\\\.\\pipe\\…` (or `\\\\?\\pipe\\…`) is this machine's own. On other systems a socket path is local.
+ */
+function isThisMachinesPipe(config, platform = process.platform) {
+  if (platform !== 'win32') return true
+  const path = own(config, 'socketPath')
+  return typeof path === 'string' && /^[\\/]{2}[.?][\\/]pipe[\\/]/i.test(path)
+}
+
+/**
  * Throws unless the token may go to this connection's peer: a local socket, or TLS whose chain and
  * host name verify; `allowUnverifiedServer` relaxes the TLS checks, `allowInsecureTransport` all.
  */
 function checkPeer(connection, options, pluginName) {
   if (options.allowInsecureTransport === true) return 'allowed-insecure'
   const stream = own(connection, 'stream')
-  if (isLocalSocket(stream)) return 'local-socket'
+  const config = own(connection, 'config')
+  if (isLocalSocket(stream) && isThisMachinesPipe(config)) return 'local-socket'
   if (stream instanceof tls.TLSSocket && own(stream, 'encrypted') === true) {
-    if (isLocalSocket(socketUnder(stream))) return 'local-socket'
+    if (isLocalSocket(socketUnder(stream)) && isThisMachinesPipe(config)) return 'local-socket'
     if (options.allowUnverifiedServer === true) return 'tls-unverified'
-    const reason = unverifiedReason(stream, own(connection, 'config'))
+    const reason = unverifiedReason(stream, config)
     if (!reason) return 'tls'
     throw pluginError('ERR_OIDC_UNVERIFIED_SERVER', `refused to send the ID token: ${reason}. ${OPT_OUT}`)
   }
@@ -157,4 +168,4 @@ function checkPeer(connection, options, pluginName) {
   )
 }
 
-module.exports = { checkPeer, own }
+module.exports = { checkPeer, own, isThisMachinesPipe }
