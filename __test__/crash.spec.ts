@@ -47,3 +47,11 @@ test('logins abandoned while a shared getToken hangs are released when mysql2 cl
   t.is(result.abandoned, 40)
   t.is(result.stillReachable, 0, 'a pending fetch kept closed connections alive')
 })
+
+for (const scenario of ['ok-before-token-reject', 'ok-before-token-timeout', 'ok-before-token-late']) {
+  test(`a server that says OK before the token is ready: no crash and no late token (${scenario})`, async (t) => {
+    const { code, result, stderr } = await runScenario(scenario)
+    t.is(code, 0, stderr)
+    t.deepEqual(result, { connected: true, sightings: 0 })
+  })
+}

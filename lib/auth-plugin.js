@@ -119,6 +119,15 @@ function isGone(connection) {
 }
 
 /**
+ * The login no longer waits for this answer: its connection closed, or mysql2 moved past its
+ * command (a server may say OK without waiting for the token; a late answer or error would then
+ * land on a finished login: written as a stray packet, or emitted where nothing listens).
+ */
+function isOver({ connection, command }) {
+  return isGone(connection) || (command !== connection && '_command' in connection && connection._command !== command)
+}
+
+/**
  * mysql2 reports a rejected plugin Promise by emitting 'error' on the login's command; a
  * changeUser command has no listener, so the emit would throw and kill the process. Give it the
  * listener mysql2 itself uses for a plugin that throws synchronously.
@@ -135,8 +144,8 @@ function catchCommandErrors(command, connection) {
  * Settles with the answer to a pending token, but lets go of the login when its connection closes:
  * the shared fetch may outlive many abandoned logins, and must not keep them (or answer them).
  */
-function answerWhenReady(pending, connection, respond) {
-  const login = { resolve: null, reject: null, respond, connection, stream: connection.stream }
+function answerWhenReady(pending, connection, command, respond) {
+  const login = { resolve: null, reject: null, respond, connection, command, stream: connection.stream }
   const answer = new Promise((resolve, reject) => {
     login.resolve = resolve
     login.reject = reject
@@ -164,7 +173,7 @@ function subscribe(pending, login) {
     (token) => {
       const current = take()
       if (!current) return
-      if (isGone(current.connection)) return current.resolve(undefined)
+      if (isOver(current)) return current.resolve(undefined)
       try {
         current.resolve(current.respond(token))
       } catch (err) {
@@ -174,7 +183,7 @@ function subscribe(pending, login) {
     (err) => {
       const current = take()
       if (!current) return
-      if (isGone(current.connection)) return current.resolve(undefined)
+      if (isOver(current)) return current.resolve(undefined)
       current.reject(asPluginError(err))
     },
   )
@@ -208,23 +217,45 @@ function answerLogin(connection, login, config, tokenSource, pluginName, encode)
   answeredLogins.add(login)
   warnIfDebug(connection)
   const { user, host, port, database, socketPath } = connection.config
+  const context = { user, host, port, database, socketPath }
   const respond = (token) => {
     // the encoder applies the core rules itself; TiDB's claim rules need the claims read first
     if (config.cleartext === true) checkToken(token, config)
+    let response
     try {
-      return encode(token, config.core)
+      response = encode(token, config.core)
     } catch (err) {
       throw asPluginError(err)
     }
+    if (tokenSource.forget) whenRefused(login, connection, () => tokenSource.forget(context, token))
+    return response
   }
   let token
   try {
-    token = tokenSource({ user, host, port, database, socketPath })
+    token = tokenSource(context)
   } catch (err) {
     throw asPluginError(err)
   }
   // a ready token is answered synchronously, which keeps the error code intact in mysql2
-  return typeof token?.then === 'function' ? answerWhenReady(token, connection, respond) : respond(token)
+  return typeof token?.then === 'function' ? answerWhenReady(token, connection, login, respond) : respond(token)
+}
+
+/**
+ * Calls `refused` if the server answers this login with access denied (errno 1045). mysql2 hands a
+ * handshake's error to the command's 'error' listeners and a changeUser's to its `onResult`.
+ */
+function whenRefused(command, connection, refused) {
+  if (command === connection || typeof command?.once !== 'function') return
+  const check = (err) => err?.errno === 1045 && refused()
+  if (typeof command.onResult === 'function') {
+    const onResult = command.onResult
+    command.onResult = function (err, ...rest) {
+      check(err)
+      return onResult.call(this, err, ...rest)
+    }
+  } else {
+    command.once('error', check)
+  }
 }
 
 /** Publishes the login's outcome (never the token) and passes the response on. */
