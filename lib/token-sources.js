@@ -158,9 +158,11 @@ function cachedTokenSource(getToken, options) {
     return flight
   }
 
-  return (context) => {
+  const keyOf = ({ user, host, port, database, socketPath }) => JSON.stringify([user, host, port, database, socketPath])
+
+  const source = (context) => {
     const { user, host, port, database, socketPath } = context
-    const key = JSON.stringify([user, host, port, database, socketPath])
+    const key = keyOf(context)
     let entry = entries.get(key)
     if (!entry) {
       if (entries.size >= MAX_CACHED_CONTEXTS) entries.delete(entries.keys().next().value)
@@ -177,6 +179,19 @@ function cachedTokenSource(getToken, options) {
     entry.cached = null
     return entry.inFlight ?? startFetch(entry, false)
   }
+
+  /**
+   * The server refused a login with this cached token (revoked, wrong audience, rotated keys): the
+   * next login fetches a new one instead of failing until `exp`. Once per token, so a provider that
+   * hands out the same token again is not asked at every login.
+   */
+  source.forget = (context, token) => {
+    const entry = entries.get(keyOf(context))
+    if (!entry || entry.cached?.token !== token || entry.forgotten === token) return
+    entry.forgotten = token
+    entry.cached = null
+  }
+  return source
 }
 
 module.exports = { fileTokenSource, cachedTokenSource }
