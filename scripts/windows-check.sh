@@ -36,7 +36,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/cross}"
 # messages quote the path with JSON.stringify (which doubles every backslash of C:\...): it runs,
 # and its failure is reported but not counted until the fix lands (then take it off the list).
 WINDOWS_SPECS=(__test__/core.spec.ts __test__/plugin.spec.ts __test__/e2e.spec.ts __test__/demo.spec.ts)
-WINDOWS_KNOWN_FAILING=('tokenFile errors name the path and are checked before reading')
 # shellcheck source=lib/runtime.sh
 source "$ROOT/scripts/lib/runtime.sh"
 
@@ -168,32 +167,14 @@ pipe_login() {
   sed 's/^/    /' "$WIN/pipe.log.txt" >&2
 }
 
-# ava on the subset. A failure of a test in WINDOWS_KNOWN_FAILING is reported but not counted, so
-# that merging its fix does not break CI; any other failure, crash or timeout fails the step.
+# ava on the subset: any failure, crash or timeout fails the step.
 ava_subset() {
-  local rc=0 line t known unexpected=() failed=() passed
+  local rc=0
   wine_node "$WIN/ava.log" node_modules/ava/entrypoints/cli.mjs "${WINDOWS_SPECS[@]}" || rc=$?
   # every passing line is noise here; show the rest (failures, the summary)
   grep -v -E '^\s+(√|✔)' "$WIN/ava.log.txt" | grep -v -E '^\s*$' | sed 's/^/    /' >&2 || true
-  mapfile -t failed < <(sed -n -E 's/^\s*(×|✘) \[fail\]: //p' "$WIN/ava.log.txt")
-  passed=$(grep -c -E '^\s*(√|✔) ' "$WIN/ava.log.txt" || true)
-  [ "${passed:-0}" -gt 0 ] || { echo "    no test passed" >&2; return 1; }
-  for line in "${failed[@]}"; do
-    known=
-    for t in "${WINDOWS_KNOWN_FAILING[@]}"; do [[ $line == *"$t" ]] && known=1; done
-    [ -n "$known" ] && echo "    KNOWN Windows failure (not counted): $line" >&2 || unexpected+=("$line")
-  done
-  for t in "${WINDOWS_KNOWN_FAILING[@]}"; do
-    printf '%s\n' "${failed[@]}" | grep -q -F -- "$t" ||
-      echo "    NOTE: '$t' passes on Windows now: remove it from WINDOWS_KNOWN_FAILING" >&2
-  done
-  echo "    $passed passed, ${#failed[@]} failed (${#unexpected[@]} not known)" >&2
-  [ ${#unexpected[@]} -eq 0 ] || return 1
-  if [ $rc -ne 0 ]; then
-    # only the known failures may explain a non-zero exit: no crash, timeout or stray rejection
-    ! grep -q -E 'uncaught exception|unhandled rejection|timed out|exited with a non-zero|[0-9]+ tests? (errored|remained)' "$WIN/ava.log.txt" &&
-      grep -q -E "^\s*${#failed[@]} tests? failed" "$WIN/ava.log.txt"
-  fi
+  grep -q -E '^\s*(√|✔) ' "$WIN/ava.log.txt" || { echo "    no test passed" >&2; return 1; }
+  return $rc
 }
 
 mkdir -p "$WIN"
