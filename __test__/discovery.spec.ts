@@ -129,7 +129,7 @@ async function staticServer(t: ExecutionContext, documents: (origin: string) => 
     else res.writeHead(200, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(resolve))))
+  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
   const origin = `http://127.0.0.1:${(server.address() as any).port}`
   answers = documents(origin)
   return { origin, requests }
