@@ -9,11 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import mysql from 'mysql2/promise'
-// @ts-expect-error oidc-provider ships no type declarations
-import Provider from 'oidc-provider'
 
 import { authPlugins, fromOAuthClientCredentials, inspectIdToken } from '../main.js'
-import { startOidcServer } from '../test-server/index.js'
+import { startOidcProvider, startOidcServer, type OidcProvider } from '../test-server/index.js'
 
 // lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
 const load = createRequire(`${process.cwd()}/`)
@@ -21,50 +19,23 @@ const { cachedTokenSource } = load('./lib/token-sources.js')
 
 const CLIENT_SECRET = 'client-secret-CANARY-3f9a1c7e5b2d'
 const AUDIENCE = 'mysql-app'
-const signingKey = generateKeyPair('RS256', { extractable: true })
 const clientKey = generateKeyPair('RS256', { extractable: true })
 
-type Started = { issuer: string; requests: string[]; jwks: { keys: any[] } }
-
 /** A real OpenID provider with two client-credentials clients: a secret one and a private_key_jwt one. */
-async function startProvider(t: ExecutionContext, { unavailableFor = 0 } = {}): Promise<Started> {
-  const { privateKey, publicKey } = await signingKey
-  const signing = { ...(await exportJWK(privateKey)), kid: 'op-1', alg: 'RS256', use: 'sig' }
+async function startProvider(t: ExecutionContext, { unavailableFor = 0 } = {}): Promise<OidcProvider> {
   const clientPublic = { ...(await exportJWK((await clientKey).publicKey)), kid: 'client-1', alg: 'RS256', use: 'sig' }
-  const requests: string[] = []
-  let handle: http.RequestListener = () => {}
-  let unavailable = unavailableFor
-  const server = http.createServer((req, res) => {
-    requests.push(req.url!.split('?')[0])
-    if (unavailable-- > 0) res.writeHead(503).end()
-    else handle(req, res)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
-  const issuer = `http://127.0.0.1:${(server.address() as any).port}`
-  const client = { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }
-  const provider = new Provider(issuer, {
+  const provider = await startOidcProvider({
     clients: [
-      { ...client, client_id: 'db-client', client_secret: CLIENT_SECRET, token_endpoint_auth_method: 'client_secret_basic' },
-      { ...client, client_id: 'db-key-client', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientPublic] } },
+      { clientId: 'db-client', clientSecret: CLIENT_SECRET },
+      { clientId: 'db-key-client', jwks: { keys: [clientPublic] } },
     ],
-    features: {
-      clientCredentials: { enabled: true },
-      devInteractions: { enabled: false },
-      // a resource indicator makes the access token a JWT for that audience
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => 'urn:mysql:app',
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'db', audience: AUDIENCE, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
-      },
-    },
-    ttl: { ClientCredentials: 600 },
-    jwks: { keys: [signing] },
-    cookies: { keys: ['cookie-key-for-tests'] },
+    resource: 'urn:mysql:app',
+    audience: AUDIENCE,
+    scope: 'db',
+    unavailableFor,
   })
-  handle = provider.callback()
-  return { issuer, requests, jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'op-1', alg: 'RS256', use: 'sig' }] } }
+  t.teardown(() => provider.close())
+  return provider
 }
 
 function accept(token: string) {

@@ -1,5 +1,6 @@
 // Types of the embedded test server (CommonJS, see index.js for the behaviour).
 import type { JSONWebKeySet, JWK } from 'jose'
+import type { TokenSource } from '../main.js'
 
 export type ServerMode = 'mysql-enterprise' | 'percona' | 'starrocks' | 'tidb'
 export type Fault =
@@ -68,12 +69,27 @@ export interface IdentityProviderConfig {
   audience?: string | string[]
 }
 
+/** Keys found from the issuer's discovery document and its jwks_uri, both http on a loopback address
+ * (anything else is refused before a request; at most 500 KB each, 10 s). percona reads the key set
+ * once at start (a failure rejects startOidcServer, code ERR_KEY_DISCOVERY); starrocks reads it on
+ * every login (a failure refuses that login, the reason in authLog). Not for mysql-enterprise or tidb. */
+export interface DiscoveredIdentityProviderConfig {
+  issuer: string
+  /** true: `${issuer}/.well-known/openid-configuration`. */
+  discovery?: boolean
+  /** The discovery document's URL, when it is not under the issuer. */
+  discoveryUrl?: string
+  audience?: string | string[]
+}
+
 export interface ServerOptions {
   mode?: ServerMode
-  identityProviders?: Array<IdentityProvider | IdentityProviderConfig>
+  identityProviders?: Array<IdentityProvider | IdentityProviderConfig | DiscoveredIdentityProviderConfig>
   issuer?: string
   jwks?: JSONWebKeySet
   publicJwk?: JWK
+  discovery?: boolean
+  discoveryUrl?: string
   users?: Record<string, AccountOptions>
   /** starrocks principal_field: a claim name, or a JSON pointer such as '/ext/login'. Default 'sub'. */
   principalField?: string
@@ -101,3 +117,56 @@ export declare function startOidcServer(options?: ServerOptions): Promise<OidcSe
 export declare function createIdentityProvider(options?: { issuer?: string; alg?: string }): Promise<IdentityProvider>
 /** A fresh local socket path: a Unix socket file, or a named pipe on Windows. */
 export declare function localSocketPath(name?: string): string
+
+/** A client of startOidcProvider: a secret (client_secret_basic) or a key set (private_key_jwt). */
+export type OidcProviderClient = { clientId: string; clientSecret?: string } | { clientId: string; jwks: JSONWebKeySet }
+
+export interface OidcProviderOptions {
+  /** Default: one client 'mysql-client' with a random secret. A client without secret or jwks gets a random secret. */
+  clients?: OidcProviderClient[]
+  /** Access token lifetime in seconds. Default 600. */
+  ttl?: number
+  /** The resource indicator (default 'urn:mysql'), also the default when a client names none. */
+  resource?: string
+  /** The tokens' aud. Default 'mysql'. */
+  audience?: string
+  /** The resource's scope (granted when requested). Default 'mysql'. */
+  scope?: string
+  /** Answer 503 to the first n requests (a provider that is down). */
+  unavailableFor?: number
+}
+
+/** A real OpenID provider (oidc-provider) on 127.0.0.1: client-credentials clients get RS256 JWT
+ * access tokens (`sub` = client id, `kid` set, `aud` = audience). It never keeps the process alive. */
+export interface OidcProvider {
+  /** http://127.0.0.1:<port> */
+  issuer: string
+  jwksUri: string
+  /** The first client's id and secret. */
+  clientId: string
+  clientSecret?: string
+  clients: OidcProviderClient[]
+  resource: string
+  audience: string
+  scope: string
+  /** The path of every request, in order (e.g. '/.well-known/openid-configuration', '/jwks', '/token'). */
+  requests: string[]
+  /** The published public keys, newest first. */
+  readonly jwks: JSONWebKeySet
+  /** The signing key's public JWK alone (MySQL Enterprise takes one key). */
+  readonly publicJwk: JWK
+  /** The signing key's kid. */
+  readonly kid: string
+  /** Signs with a new key from now on, published with the old ones unless keepOld is false; resolves to the new kid. */
+  rotateKeys(options?: { keepOld?: boolean }): Promise<string>
+  close(): Promise<void>
+}
+
+export declare function startOidcProvider(options?: OidcProviderOptions): Promise<OidcProvider>
+
+/** For the demo: a provider with one client (default 'alice') and getToken from the package's
+ * fromOAuthClientCredentials (access tokens for the provider's resource). */
+export declare function startDemoIdentityProvider(options?: {
+  clientId?: string
+  ttl?: number
+}): Promise<OidcProvider & { getToken: TokenSource }>

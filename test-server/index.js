@@ -4,12 +4,15 @@
  * An embedded MySQL-protocol server that logs users in with an OpenID Connect ID token as strictly
  * as MySQL Enterprise, Percona Server, StarRocks or TiDB do (each mode's checks: modes/<mode>.js,
  * explained in docs/protocol.md#what-each-server-checks), and a local identity provider to mint
- * tokens. For the package's tests and demo; it is not a database.
+ * tokens (createIdentityProvider; a real one: startOidcProvider). For the package's tests and demo; it
+ * is not a database.
  *
  *   const idp = await createIdentityProvider({ issuer: 'https://idp.example.test', alg: 'RS256' })
  *   const server = await startOidcServer({
  *     mode: 'mysql-enterprise',      // | 'percona' | 'starrocks' | 'tidb'
  *     identityProviders: [idp],      // each { issuer, jwks?, publicJwk?, audience? }; or top-level issuer + jwks
+ *       // { issuer, discovery: true } (or discoveryUrl): keys from the issuer's discovery document and
+ *       // jwks_uri, loopback http only; percona reads them at start, starrocks on every login.
  *     users: { alice: {} },          // per account, as its CREATE USER would say:
  *       // identityProvider: an issuer. mysql-enterprise/percona: the provider the account is bound to
  *       //   (default: the only one); starrocks: its keys and required_issuer; tidb: TOKEN_ISSUER (default "").
@@ -37,17 +40,18 @@ const tls = require('node:tls')
 const { Connection, MODES, FAULTS, OIDC_CLIENT_PLUGIN } = require('./server')
 const { createIdentityProvider, prepareProviders } = require('./identity-provider')
 const { getSelfSignedCertificate } = require('./certs')
+const { startOidcProvider, startDemoIdentityProvider } = require('./oidc-provider')
 
-function normalizeOptions(options) {
+async function normalizeOptions(options) {
   const mode = options.mode || 'mysql-enterprise'
   if (!MODES[mode]) throw new TypeError(`unknown mode ${mode}; expected one of ${Object.keys(MODES).join(', ')}`)
   const modeSettings = MODES[mode]
   const { fault } = options
   if (fault !== undefined && typeof fault !== 'function' && !FAULTS.includes(fault)) throw new TypeError(`unknown fault ${fault}`)
-  const providerList =
-    options.identityProviders || (options.issuer ? [{ issuer: options.issuer, jwks: options.jwks, publicJwk: options.publicJwk }] : [])
+  const { issuer, jwks, publicJwk, discovery, discoveryUrl } = options
+  const providerList = options.identityProviders || (issuer ? [{ issuer, jwks, publicJwk, discovery, discoveryUrl }] : [])
   if (!providerList.length) throw new TypeError('startOidcServer needs identityProviders (or issuer + jwks)')
-  const providers = prepareProviders(providerList, options.audience)
+  const providers = await prepareProviders(providerList, options.audience, modeSettings)
   if (modeSettings.secureTransport === 'always' && options.requireSecureTransport === false) {
     throw new TypeError(`${mode} always requires TLS or a socket; requireSecureTransport: false is not an option there`)
   }
@@ -82,7 +86,7 @@ function listen(listener, socketPath) {
 
 /** Starts a server (options above); resolves once it is listening. */
 async function startOidcServer(options = {}) {
-  const config = normalizeOptions(options)
+  const config = await normalizeOptions(options)
   const tlsOption = options.tls === undefined ? true : options.tls
   const identity = tlsOption === true ? await getSelfSignedCertificate() : tlsOption || null
   const state = {
@@ -140,6 +144,8 @@ module.exports = {
   startOidcServer,
   localSocketPath,
   createIdentityProvider,
+  startOidcProvider,
+  startDemoIdentityProvider,
   getSelfSignedCertificate,
   MODES: Object.keys(MODES),
   FAULTS,

@@ -20,9 +20,9 @@ function refuseOptions(account, user, mode, names, why) {
   }
 }
 
-/** Every provider's keys in one set (TiDB reads one JWKS file; StarRocks a URL per account). */
-function allKeys(providers) {
-  return providers.flatMap((p) => p.jwks.keys)
+/** Every provider's keys in one set, read now (StarRocks without a bound provider). */
+async function allKeys(providers) {
+  return (await Promise.all(providers.map((p) => p.loadKeys()))).flat()
 }
 
 module.exports = { boundProvider, refuseOptions, allKeys }

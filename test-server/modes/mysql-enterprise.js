@@ -19,6 +19,8 @@ module.exports = {
   // The server plugin reads first, so the AuthSwitchRequest carries no plugin data.
   switchData: () => Buffer.alloc(0),
   changeUser: 'switch', // COM_CHANGE_USER goes through the same plugin (a new auth switch)
+  keyDiscovery: null,
+  keySource: 'MySQL Enterprise takes one RSA key in authentication_openid_connect_configuration (give publicJwk)',
   readToken: readFramedToken,
   accessDenied: mysqlAccessDenied,
 

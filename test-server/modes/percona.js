@@ -23,6 +23,9 @@ module.exports = {
   // mysqld sends what the plugin wrote before its first read: nothing.
   switchData: () => Buffer.alloc(0),
   changeUser: 'switch',
+  // config.cc Idp_config::load_keys: a provider's jwks-url is read when the configuration is loaded
+  // (start-up, SET GLOBAL) or by the reload UDF, never per login: a key added later is unknown.
+  keyDiscovery: 'startup',
   // id_token.cc Id_token::read: capability byte skipped (any value), lenenc length, token; extra bytes ignored.
   readToken: readFramedToken,
   accessDenied: mysqlAccessDenied,

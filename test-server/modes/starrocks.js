@@ -36,6 +36,9 @@ module.exports = {
   // MysqlProto.changeUser never switches: the COM_CHANGE_USER packet must itself name the
   // account's client plugin and carry its answer (mysql2 names mysql_native_password).
   changeUser: 'packet-plugin-only',
+  // JwkMgr.getJwkSet: the account's jwks_url is read again on every login (no cache), so a rotated
+  // key works at once and a provider that is down refuses the login.
+  keyDiscovery: 'per-login',
   // JWTAuthenticationProvider.readIdToken: capability byte read and ignored, lenenc string; the rest ignored.
   readToken: readFramedToken,
   // ErrorCode.ERR_AUTHENTICATION_FAIL has no host; recent versions send the verifier's reason instead.
@@ -48,7 +51,7 @@ module.exports = {
     const provider = options.identityProvider !== undefined ? boundProvider(providers, options, user, this.name) : null
     const audience = provider && provider.audience !== undefined ? provider.audience : serverOptions.audience
     return {
-      keys: provider ? provider.jwks.keys : allKeys(providers),
+      keySources: provider ? [provider] : providers,
       requiredIssuer: provider ? [provider.issuer] : [],
       requiredAudience: audience === undefined ? [] : [].concat(audience),
       principalField: serverOptions.principalField || 'sub',
@@ -60,8 +63,14 @@ module.exports = {
     const decoded = decodeToken(token)
     if (!decoded) return 'Invalid serialized unsecured/JWS/JWE object'
     const { header, claims } = decoded
+    let keys
+    try {
+      keys = await allKeys(account.keySources)
+    } catch (err) {
+      return `Failed to load the JWKS: ${err.message}` // the reason, in authLog and (StarRocks) the client's 1045
+    }
     // verifyJWT: jwkSet.getKeyByKeyId(kid) — no kid, no key.
-    const key = header.kid === undefined ? undefined : account.keys.find((k) => k.kid === header.kid)
+    const key = header.kid === undefined ? undefined : keys.find((k) => k.kid === header.kid)
     if (!key) return `Cannot find public key for kid: ${header.kid === undefined ? 'null' : 'the token kid'}`
     if (key.kty !== 'RSA') return 'the key for the token kid is not an RSA key (jwk.toRSAKey())'
     if (!RSA_ALGORITHMS.includes(header.alg)) return `Unsupported JWS algorithm ${String(header.alg)}`

@@ -6,7 +6,7 @@
 // docs/protocol.md#tidb lists the checks with links.
 
 const { decodeToken, signatureValid, nowSeconds, numericClaim } = require('../jwt-checks')
-const { boundProvider, refuseOptions, allKeys } = require('./accounts')
+const { boundProvider, refuseOptions } = require('./accounts')
 const { mysqlAccessDenied } = require('./wire')
 
 const TOKEN_LIFE_SECONDS = 15 * 60 // privileges.go defaultTokenLife
@@ -20,6 +20,8 @@ module.exports = {
   secureTransport: 'optional',
   switchData: (scramble) => Buffer.concat([scramble, Buffer.from([0])]),
   changeUser: 'switch',
+  keyDiscovery: null,
+  keySource: 'TiDB reads its key set from a file, auth-token-jwks (give jwks)',
   // ConnectionVerification: authentication[:len(authentication)-1] — the last byte goes, NUL or not.
   readToken(payload) {
     if (payload.length === 0) throw Object.assign(new Error('empty authentication'), { code: 'ERR_OIDC_RESPONSE_MALFORMED' })
@@ -32,7 +34,7 @@ module.exports = {
   account(user, options, providers) {
     refuseOptions(options, user, this.name, ['principal'], "TiDB compares sub with the account name")
     const issuer = options.identityProvider !== undefined ? boundProvider(providers, options, user, this.name).issuer : ''
-    return { tokenIssuer: issuer, email: options.email !== undefined ? options.email : '', keys: allKeys(providers) }
+    return { tokenIssuer: issuer, email: options.email !== undefined ? options.email : '', keys: providers.flatMap((p) => p.jwks.keys) }
   },
 
   async check(token, account, { user }) {
