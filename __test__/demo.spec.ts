@@ -24,6 +24,9 @@ const runDemo = (env: Record<string, string | undefined>) => execFileAsync(RUNTI
 
 test(`npm run demo logs in to the embedded server and prints CURRENT_USER() (${RUNTIME_NAME})`, async (t) => {
   const { stdout } = await runDemo({})
+  // a real OpenID provider issued the token by client credentials; the server found its keys by discovery
+  t.regex(stdout, /identity provider \(oidc-provider\) at http:\/\/127\.0\.0\.1:\d+/)
+  t.regex(stdout, /client credentials gave an RS256 token for sub=alice/)
   t.regex(stdout, /mysql2: logged in as alice@%/)
 })
 

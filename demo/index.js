@@ -1,7 +1,7 @@
 'use strict'
 // The demo: log in to a MySQL-protocol server with an OpenID Connect ID token through mysql2.
 //
-//   npm run demo                      embedded server (TLS) + a local identity provider
+//   npm run demo                      embedded server (TLS) + a real OpenID provider on 127.0.0.1
 //   MYSQL_HOST=db.example.com MYSQL_USER=alice OIDC_TOKEN_FILE=/path/to/token npm run demo
 //                                     your real server (MYSQL_PORT, MYSQL_SSL_CA optional)
 
@@ -26,15 +26,23 @@ async function embeddedDemo() {
   if (major < 20 || (major === 20 && minor < 19)) {
     throw new Error(`the embedded demo needs Node.js 20.19 or later to develop with (this is ${process.version}); the package itself needs only Node.js 20`)
   }
-  const { startOidcServer, createIdentityProvider } = require('../test-server/index.js')
-  const idp = await createIdentityProvider({ issuer: 'https://idp.demo.test', alg: 'RS256' })
-  const server = await startOidcServer({ mode: 'mysql-enterprise', identityProviders: [idp], users: { alice: {} } })
+  const { startOidcServer, startDemoIdentityProvider } = require('../test-server/index.js')
+  // a real OpenID provider (oidc-provider) on 127.0.0.1, giving client 'alice' RS256 tokens by client credentials
+  const idp = await startDemoIdentityProvider({ clientId: 'alice' })
+  let server
   try {
-    console.log(`embedded MySQL Enterprise-style server on ${server.host}:${server.port} (TLS, authentication_openid_connect)`)
-    const getToken = async () => {
-      const token = await idp.signIdToken({ sub: 'alice' }, { expiresIn: '5m' })
+    // Percona-style: the server discovers the provider's keys (/.well-known/openid-configuration, jwks_uri)
+    server = await startOidcServer({
+      mode: 'percona',
+      identityProviders: [{ issuer: idp.issuer, discovery: true }],
+      users: { alice: { identityProvider: idp.issuer } },
+    })
+    console.log(`identity provider (oidc-provider) at ${idp.issuer}`)
+    console.log(`embedded Percona-style server on ${server.host}:${server.port} (TLS, auth_openid_connect, keys by discovery)`)
+    const getToken = async (context) => {
+      const token = await idp.getToken(context)
       const { claims, expiresAt } = inspectIdToken(token)
-      console.log(`identity provider issued an RS256 ID token for sub=${claims.sub}, expires ${expiresAt.toISOString()}`)
+      console.log(`client credentials gave an RS256 token for sub=${claims.sub}, expires ${expiresAt.toISOString()}`)
       return token
     }
     await loginAndShowUser(
@@ -42,7 +50,8 @@ async function embeddedDemo() {
       'mysql2',
     )
   } finally {
-    await server.close()
+    await server?.close()
+    await idp.close()
   }
 }
 
@@ -64,6 +73,7 @@ if (real.length > 0 && real.length < 3) {
   process.exit(2)
 }
 ;(real.length === 3 ? realServerDemo(env) : embeddedDemo()).catch((err) => {
-  console.error(`demo failed: ${err.message}${err.oidcCode ? ` (${err.oidcCode})` : ''}`)
+  // our errors end with their code already
+  console.error(`demo failed: ${err.message}`)
   process.exit(1)
 })
