@@ -26,6 +26,8 @@ openidConnectAuthResponse('a.b.c', { capability: 'one' })
 parseOpenidConnectAuthResponse('text')
 
 const plugins = authPlugins({ tokenFile: '/var/run/secrets/token' })
-const plugin = openidConnectAuthPlugin()
+const plugin = openidConnectAuthPlugin({ getToken: async () => 'a.b.c' })
+// @ts-expect-error a token source is required
+openidConnectAuthPlugin()
 
 export { plugin, plugins, capability, claims, expiresAt, fromBytes, tokenBytes }
