@@ -4,20 +4,15 @@
 // 127.0.0.1 without TLS (the plugin is told allowInsecureTransport where the test needs it to talk).
 import test, { type ExecutionContext } from 'ava'
 import { createRequire } from 'node:module'
-import net from 'node:net'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
 
 import { authPlugins } from '../main.js'
 
 const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'))
-const protocol = requireFromRoot('./test-server/protocol.js')
 const testServer = requireFromRoot('./test-server/index.js')
-const { CLIENT } = protocol
+const { startHostileServer, switchTo, protocol } = requireFromRoot('./__test__/helpers/hostile-server.cjs')
 
-const CAPABILITIES =
-  CLIENT.LONG_PASSWORD | CLIENT.LONG_FLAG | CLIENT.CONNECT_WITH_DB | CLIENT.PROTOCOL_41 | CLIENT.TRANSACTIONS |
-  CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_AUTH | CLIENT.PLUGIN_AUTH_LENENC_CLIENT_DATA
 const PLUGIN = 'authentication_openid_connect_client'
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.SECRETSIGNATURExyz' // exp-less: never cached
 const SECRET = 'SECRETSIGNATURExyz'
@@ -28,51 +23,15 @@ type Peer = {
   hangUp(): void
 }
 
-/** A server that greets, reads the handshake response, then lets `script` play; records every byte. */
+/** The shared raw server (helpers/hostile-server.cjs), plain TCP, stopped after the test. */
 async function hostileServer(t: ExecutionContext, script: (peer: Peer) => Promise<void> | void) {
-  const received: Buffer[] = []
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((socket) => {
-    sockets.add(socket)
-    socket.on('error', () => {})
-    socket.on('close', () => sockets.delete(socket))
-    const reader = new protocol.PacketReader()
-    let sequenceId = 0
-    let wake = () => {}
-    let closed = false
-    socket.on('data', (chunk) => (received.push(chunk), reader.push(chunk), wake()))
-    socket.on('close', () => ((closed = true), wake()))
-    const peer: Peer = {
-      send(payload) {
-        const { bytes, nextSequenceId } = protocol.framePackets(sequenceId, payload)
-        sequenceId = nextSequenceId
-        if (!socket.destroyed) socket.write(bytes)
-      },
-      async next() {
-        for (;;) {
-          const packet = reader.next()
-          if (packet) return (sequenceId = (packet.sequenceId + 1) & 0xff), packet.payload
-          if (closed) return null
-          await new Promise<void>((resolve) => (wake = resolve))
-        }
-      },
-      hangUp: () => socket.end(),
-    }
-    const scramble = Buffer.alloc(20, 0x2a)
-    peer.send(protocol.encodeHandshakeV10({ serverVersion: '8.0.0-hostile', connectionId: 1, scramble, capabilities: CAPABILITIES, authPluginName: 'mysql_native_password' }))
-    Promise.resolve(peer.next())
-      .then((response) => (response ? script(peer) : undefined))
-      .catch(() => socket.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))))
-  const port = (server.address() as net.AddressInfo).port
+  const server = await startHostileServer({ script })
+  t.teardown(() => server.close())
   /** How many times the token's signature reached the server. */
-  const tokenSightings = () => Buffer.concat(received).toString('latin1').split(SECRET).length - 1
-  return { port, tokenSightings }
+  const tokenSightings = (): number => server.sightings(SECRET)
+  return { port: server.port as number, tokenSightings }
 }
 
-const switchTo = (plugin: string, data = Buffer.alloc(21, 0x61)) => protocol.encodeAuthSwitchRequest(plugin, data)
 const ok = () => protocol.encodeOk()
 
 type ClientOptions = { getToken?: () => Promise<string>; allowInsecureTransport?: boolean; cleartext?: boolean; ssl?: boolean }
