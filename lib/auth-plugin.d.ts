@@ -87,6 +87,8 @@ export type OidcErrorCode =
 
 /** Every error this package throws. mysql2 may rewrite `code` (AUTH_SWITCH_PLUGIN_ERROR); `oidcCode` stays. */
 export declare class OidcError extends Error {
+  /** The message reads `authentication_openid_connect_client: <message> [<code>]`. */
+  constructor(code: OidcErrorCode, message: string, options?: { cause?: unknown })
   readonly name: 'OidcError'
   code: OidcErrorCode | string
   readonly oidcCode: OidcErrorCode

@@ -1,3 +1,5 @@
+/// <reference types="node" />
+import type { webcrypto } from 'node:crypto'
 import type { TokenContext } from './auth-plugin'
 
 /** A token source for `getToken`: called with the connection context, resolves the token. */
@@ -49,8 +51,11 @@ export interface OAuthClientCredentialsOptions extends HttpSourceOptions {
   clientId: string
   /** client_secret_basic authentication. Give this or `privateKey`. */
   clientSecret?: string
-  /** private_key_jwt authentication: a CryptoKey (e.g. from jose's `importPKCS8`), or `{ key, kid }`. */
-  privateKey?: CryptoKey | { key: CryptoKey; kid?: string }
+  /**
+   * private_key_jwt authentication: a CryptoKey (e.g. from jose's `importPKCS8` or `crypto.subtle`),
+   * or `{ key, kid }`. Node's type, so that a project without the DOM lib compiles too.
+   */
+  privateKey?: webcrypto.CryptoKey | { key: webcrypto.CryptoKey; kid?: string }
   scope?: string
   /** Resource indicator(s) (RFC 8707): many providers issue a JWT access token only for a resource. */
   resource?: string | string[]
@@ -83,8 +88,12 @@ export interface TokenEvent {
 
 /** A `mysql-openid-connect:login` event. */
 export interface LoginEvent {
-  event: 'answered' | 'refused'
+  /** `'abandoned'`: the connection closed while its token was being fetched. */
+  event: 'answered' | 'refused' | 'abandoned'
+  /** `authentication_openid_connect_client` or `mysql_clear_password`. */
   plugin: string
-  transport: string
+  /** How the token reached (or would have reached) the server; `null` when refused for the transport. */
+  transport: 'tls' | 'local-socket' | 'tls-unverified' | 'allowed-insecure' | null
+  /** The code of a refusal. */
   code?: string
 }
