@@ -78,12 +78,28 @@ function derElement(der, at) {
  * whose `peer [3]` field holds the certificate the server proved when the session began) keeps it.
  */
 function certificateOfSession(session) {
-  if (!Buffer.isBuffer(session) || session[0] !== 0x30) return null
+  session = sessionDer(session)
+  if (!session) return null
   const sequence = derElement(session, 0)
   for (let at = sequence.start; at < Math.min(sequence.end, session.length); ) {
     const field = derElement(session, at)
     if (field.tag === 0xa3) return session.subarray(field.start, field.end)
     at = field.end
+  }
+  return null
+}
+
+// Node 22 and later wrap the session in a header of their own (a format tag, then the server name)
+const NODE_SESSION_TAG = Buffer.from('\0nodejs:tls:session:')
+
+/** The SSL_SESSION DER of what `getSession()` returned: as it is (Node 20), or after Node's header. */
+function sessionDer(session) {
+  if (!Buffer.isBuffer(session)) return null
+  if (session[0] === 0x30) return session
+  if (!session.subarray(0, NODE_SESSION_TAG.length).equals(NODE_SESSION_TAG)) return null
+  // the header is short and ends where the DER SEQUENCE that runs to the end of the buffer begins
+  for (let at = NODE_SESSION_TAG.length; at < Math.min(session.length, 1024); at++) {
+    if (session[at] === 0x30 && derElement(session, at).end === session.length) return session.subarray(at)
   }
   return null
 }
