@@ -24,9 +24,10 @@ async function sign(expiresIn: string | number = '10m', sub = CANARY, claims: Re
 
 // One real local socket (a Unix socket or named pipe) stands in for mysql2's stream: a secure peer.
 let localStream: net.Socket
+let localPath: string
 const localServer = net.createServer((peer) => peer.on('error', () => {}).unref())
 test.before(async () => {
-  const path = localSocketPath('plugin-spec')
+  const path = (localPath = localSocketPath('plugin-spec'))
   const server = localServer
   await new Promise<void>((resolve) => server.listen(path, resolve))
   localStream = await new Promise<net.Socket>((resolve) => {
@@ -43,7 +44,8 @@ test.after.always(() => {
 
 type Fake = { stream: unknown; config: Record<string, unknown> }
 function secureConnection(config: Record<string, unknown> = {}): Fake {
-  return { stream: localStream, config: { user: 'alice', host: 'db.test', port: 3306, database: 'app', ...config } }
+  // socketPath as mysql2 keeps it: on Windows only a \\.\pipe\ path counts as this machine's
+  return { stream: localStream, config: { user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: localPath, ...config } }
 }
 
 /** One authentication as mysql2 runs it: outer call per connection, inner call with the server's data. */
@@ -205,7 +207,7 @@ test('getToken gets the connection context, never the password', async (t) => {
   const seen: unknown[] = []
   const plugin = openidConnectAuthPlugin({ getToken: (context) => (seen.push(context), token) })
   await authenticate(plugin, secureConnection({ password: 'secret-password' }))
-  t.deepEqual(seen, [{ user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: undefined }])
+  t.deepEqual(seen, [{ user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: localPath }])
 })
 
 test('getToken results are cached until refreshBeforeExpirySeconds before exp', async (t) => {
