@@ -134,7 +134,7 @@ fn generated_tokens_reach_acceptance_and_every_refusal() {
   for _ in 0..3000 {
     let (_, _, token) = strategy
       .new_tree(&mut runner)
-      .expect("a generated case")
+      .expect("a generated case") // safe: test code, compiled only under cfg(test)
       .current();
     let outcome = match check_token(token.as_bytes(), &TokenRules::default(), NOW) {
       Ok(_) => "accepted".to_owned(),
