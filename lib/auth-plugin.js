@@ -10,6 +10,7 @@ const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
 const { checkPeer, own } = require('./transport.js')
 const { tidbFreshness } = require('./tidb.js')
 const { publishLogin } = require('./diagnostics.js')
+const { catchCommandErrors, answerWhenReady, whenRefused } = require('./mysql2-login.js')
 
 const DEFAULTS = { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, maxTokenBytes: 10_000 }
 // setTimeout fires at once for a delay past this, which would time every getToken out
@@ -112,83 +113,6 @@ function tokenSourceFor(config) {
 // second switch within one login get the token again.
 const answeredLogins = new WeakSet()
 
-/** Closed or closing: mysql2 would write a late answer to the ended socket and throw uncaught. */
-function isGone(connection) {
-  const stream = connection.stream
-  return connection._closing === true || stream?.destroyed === true || stream?.writableEnded === true
-}
-
-/**
- * The login no longer waits for this answer: its connection closed, or mysql2 moved past its
- * command (a server may say OK without waiting for the token; a late answer or error would then
- * land on a finished login: written as a stray packet, or emitted where nothing listens).
- */
-function isOver({ connection, command }) {
-  return isGone(connection) || (command !== connection && '_command' in connection && connection._command !== command)
-}
-
-/**
- * mysql2 reports a rejected plugin Promise by emitting 'error' on the login's command; a
- * changeUser command has no listener, so the emit would throw and kill the process. Give it the
- * listener mysql2 itself uses for a plugin that throws synchronously.
- */
-function catchCommandErrors(command, connection) {
-  if (typeof command?.listenerCount !== 'function' || command.listenerCount('error') > 0) return
-  command.once('error', (err) => {
-    if (typeof connection._handleFatalError === 'function') connection._handleFatalError(err)
-    connection.stream?.destroy?.()
-  })
-}
-
-/**
- * Settles with the answer to a pending token, but lets go of the login when its connection closes:
- * the shared fetch may outlive many abandoned logins, and must not keep them (or answer them).
- */
-function answerWhenReady(pending, connection, command, respond) {
-  const login = { resolve: null, reject: null, respond, connection, command, stream: connection.stream }
-  const answer = new Promise((resolve, reject) => {
-    login.resolve = resolve
-    login.reject = reject
-  })
-  subscribe(pending, login)
-  return answer
-}
-
-/**
- * Wires `pending` to `login`. A function of its own so that the callbacks that `pending` keeps
- * close over nothing but `slot` (closures keep their whole enclosing scope alive in V8), and
- * `slot` is emptied when the connection closes.
- */
-function subscribe(pending, login) {
-  let slot = login
-  const take = () => {
-    const current = slot
-    slot = null
-    current?.stream?.off?.('close', onClose)
-    return current
-  }
-  const onClose = () => take()?.resolve(undefined) // gone: nothing to answer, nowhere to send it
-  login.stream?.once?.('close', onClose)
-  pending.then(
-    (token) => {
-      const current = take()
-      if (!current) return
-      if (isOver(current)) return current.resolve(undefined)
-      try {
-        current.resolve(current.respond(token))
-      } catch (err) {
-        current.reject(err)
-      }
-    },
-    (err) => {
-      const current = take()
-      if (!current) return
-      if (isOver(current)) return current.resolve(undefined)
-      current.reject(asPluginError(err))
-    },
-  )
-}
-
 /** A mysql2 AuthPlugin that answers one auth switch with `encode(token)`. */
 function makePlugin(config, tokenSource, pluginName, encode) {
   return ({ connection, command }) => {
@@ -238,24 +162,6 @@ function answerLogin(connection, login, config, tokenSource, pluginName, encode)
   }
   // a ready token is answered synchronously, which keeps the error code intact in mysql2
   return typeof token?.then === 'function' ? answerWhenReady(token, connection, login, respond) : respond(token)
-}
-
-/**
- * Calls `refused` if the server answers this login with access denied (errno 1045). mysql2 hands a
- * handshake's error to the command's 'error' listeners and a changeUser's to its `onResult`.
- */
-function whenRefused(command, connection, refused) {
-  if (command === connection || typeof command?.once !== 'function') return
-  const check = (err) => err?.errno === 1045 && refused()
-  if (typeof command.onResult === 'function') {
-    const onResult = command.onResult
-    command.onResult = function (err, ...rest) {
-      check(err)
-      return onResult.call(this, err, ...rest)
-    }
-  } else {
-    command.once('error', check)
-  }
 }
 
 /** Publishes the login's outcome (never the token) and passes the response on. */
