@@ -4,7 +4,7 @@ const {
   openidConnectAuthResponse,
   clearPasswordAuthResponse,
   inspectIdToken,
-} = require('./binding.js')
+} = require('./core.js')
 const { PLUGIN_NAME, pluginError, asPluginError } = require('./errors.js')
 const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
 const { checkPeer, own } = require('./transport.js')
@@ -75,7 +75,7 @@ function readOptions(options) {
     openidConnectAuthResponse('x', { ...core, maxTokenBytes: core?.maxTokenBytes ?? 1 })
   } catch (err) {
     // 'x' itself is no JWT: only an option error matters here
-    if (err.code === 'ERR_OIDC_INVALID_ARGUMENT') throw asPluginError(err)
+    if (err.code === 'ERR_OIDC_INVALID_ARGUMENT') throw err
   }
   config.core = core
   for (const [name, value] of Object.entries(DEFAULTS)) config[name] ??= value
@@ -86,14 +86,9 @@ function readOptions(options) {
 
 /** The core rules, and TiDB's when `cleartext` is on; throws what the login must fail with. */
 function checkToken(token, config) {
-  let info
-  try {
-    openidConnectAuthResponse(token, config.core)
-    // the response check bounded its size, so the token is cheap to inspect
-    if (config.core?.validate !== false) info = inspectIdToken(token)
-  } catch (err) {
-    throw asPluginError(err)
-  }
+  openidConnectAuthResponse(token, config.core)
+  // the response check bounded its size, so the token is cheap to inspect
+  const info = config.core?.validate !== false ? inspectIdToken(token) : undefined
   const expiresAt = info?.expiresAt?.getTime() ?? null
   const issuedAt = typeof info?.claims.iat === 'number' ? info.claims.iat * 1000 : null
   const usableUntil = config.cleartext === true ? tidbFreshness(info, expiresAt, issuedAt) : expiresAt
@@ -145,12 +140,7 @@ function answerLogin(connection, login, config, tokenSource, pluginName, encode)
   const respond = (token) => {
     // the encoder applies the core rules itself; TiDB's claim rules need the claims read first
     if (config.cleartext === true) checkToken(token, config)
-    let response
-    try {
-      response = encode(token, config.core)
-    } catch (err) {
-      throw asPluginError(err)
-    }
+    const response = encode(token, config.core)
     if (tokenSource.forget) whenRefused(login, connection, () => tokenSource.forget(context, token))
     return response
   }

@@ -36,16 +36,11 @@ function isOidcError(err) {
   return err instanceof OidcError || (err !== null && typeof err === 'object' && err[BRAND] === true)
 }
 
-/** The core's message without its code prefix, which OidcError puts at the end instead. */
-function coreMessage(err) {
-  return String(err.message).replace(/^ERR_OIDC_[A-Z_]+: /, '')
-}
-
 /** Re-throws a core error (or any error) as an OidcError; anything else becomes its cause. */
 function asPluginError(err) {
   if (isOidcError(err)) return err
   if (err && typeof err.code === 'string' && err.code.startsWith('ERR_OIDC_')) {
-    return pluginError(err.code, coreMessage(err))
+    return pluginError(err.code, err.message)
   }
   return pluginError('ERR_OIDC_TOKEN_SOURCE', 'the token source failed (see error.cause)', err)
 }
