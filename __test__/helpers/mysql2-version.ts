@@ -1,9 +1,10 @@
 // Which mysql2 the specs run against (scripts/test-mysql2-range.sh swaps in the oldest and newest in
 // range), and the few behaviours of mysql2 itself that differ across that range.
 import { createRequire } from 'node:module'
+import path from 'node:path'
 
-const require = createRequire(import.meta.url)
-export const mysql2Version: string = require('mysql2/package.json').version
+const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'))
+export const mysql2Version: string = requireFromRoot('mysql2/package.json').version
 
 function atLeast(wanted: string) {
   const have = mysql2Version.split('-')[0].split('.').map(Number)
