@@ -8,7 +8,7 @@ const {
   inspectIdToken,
 } = require('./lib/core.js')
 const { openidConnectAuthPlugin, authPlugins } = require('./lib/auth-plugin.js')
-const { OidcError, isOidcError } = require('./lib/errors.js')
+const { OidcError, isOidcError, oidcCodeOf } = require('./lib/errors.js')
 const { fromCommand } = require('./lib/sources/command.js')
 const { fromGitHubActions } = require('./lib/sources/github-actions.js')
 const { fromGcpMetadata } = require('./lib/sources/gcp-metadata.js')
@@ -23,6 +23,7 @@ module.exports = {
   authPlugins,
   OidcError,
   isOidcError,
+  oidcCodeOf,
   fromCommand,
   fromGitHubActions,
   fromGcpMetadata,

@@ -12,6 +12,7 @@ export const {
   authPlugins,
   OidcError,
   isOidcError,
+  oidcCodeOf,
   fromCommand,
   fromGitHubActions,
   fromGcpMetadata,

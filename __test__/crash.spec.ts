@@ -5,6 +5,8 @@ import test from 'ava'
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 
+import { promiseKeepsErrors } from './helpers/mysql2-version.js'
+
 const FIXTURE = path.join(process.cwd(), '__test__', 'fixtures', 'crash-scenarios.cjs')
 
 function runScenario(name: string, nodeArgs: string[] = []) {
@@ -28,7 +30,8 @@ for (const [scenario, oidcCode] of [
   test(`changeUser whose token source fails rejects with its code; the process lives (${scenario})`, async (t) => {
     const { code, result, stderr } = await runScenario(scenario)
     t.is(code, 0, stderr)
-    t.like(result, { oidcCode, fatal: true })
+    // mysql2/promise before 3.22.2 hands on a copy without `fatal`
+    t.like(result, promiseKeepsErrors ? { oidcCode, fatal: true } : { oidcCode })
   })
 }
 

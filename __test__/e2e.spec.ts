@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import mysql from 'mysql2/promise'
 
-import { authPlugins, type OpenidConnectPluginOptions } from '../main.js'
+import { authPlugins, oidcCodeOf, type OpenidConnectPluginOptions } from '../main.js'
+import { promiseKeepsErrors, refusesCleartextSwitch } from './helpers/mysql2-version.js'
 import { startOidcServer, createIdentityProvider, localSocketPath } from '../test-server/index.js'
 
 const ISSUER = 'https://idp.example.test'
@@ -84,16 +85,18 @@ for (const mode of ['mysql-enterprise', 'percona', 'starrocks', 'tidb']) {
 
 test('tidb without cleartext: true is refused by mysql2, not sent', async (t) => {
   const server = await serve(t, { mode: 'tidb' })
-  const refused = await connectError(clientOptions(server, { token: await token() }))
-  t.is(refused.code, 'MYSQL_CLEAR_PASSWORD_NOT_ENABLED')
-  t.is(server.authLog.filter((entry) => entry.tokenBytes > 0).length, 0)
+  const sent = await token()
+  const refused = await connectError(clientOptions(server, { token: sent }))
+  // older mysql2 answers the switch with its own `password` (unset: "undefined"), which the server refuses
+  t.is(refused.code, refusesCleartextSwitch ? 'MYSQL_CLEAR_PASSWORD_NOT_ENABLED' : 'ER_ACCESS_DENIED_ERROR')
+  t.false(server.authLog.some((entry) => entry.tokenBytes >= sent.length), 'the token never reached the server')
 })
 
 test('plain TCP (StarRocks, which allows it): the plugin refuses to send, unless allowInsecureTransport is true', async (t) => {
   const server = await serve(t, { mode: 'starrocks', tls: false })
   const err = await connectError(clientOptions(server, { token: await token() }))
-  t.is(err.code, 'ERR_OIDC_INSECURE_TRANSPORT')
-  t.is(err.oidcCode, 'ERR_OIDC_INSECURE_TRANSPORT')
+  if (promiseKeepsErrors) t.is(err.code, 'ERR_OIDC_INSECURE_TRANSPORT')
+  t.is(oidcCodeOf(err), 'ERR_OIDC_INSECURE_TRANSPORT')
   t.regex(err.message, /`ssl` option/)
   t.is(server.authLog.filter((entry: any) => entry.tokenBytes > 0).length, 0, 'no token reached the server')
   t.is(await currentUser(clientOptions(server, { token: await token(), allowInsecureTransport: true })), 'alice@%')
@@ -130,9 +133,9 @@ test('an expired token is refused client-side with its code, and never sent', as
   const expired = await token({}, { expiresIn: -120 })
   for (const getToken of [async () => expired, () => expired]) {
     const err = await connectError(clientOptions(server, { getToken }))
-    t.is(err.oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
+    t.is(oidcCodeOf(err), 'ERR_OIDC_TOKEN_EXPIRED')
     t.regex(err.message, /expired at/)
-    t.true(err.fatal)
+    if (promiseKeepsErrors) t.true(err.fatal)
   }
   // a static token is checked when the options are made, before any connection
   t.is((t.throws(() => clientOptions(server, { token: expired })) as any).oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
@@ -236,7 +239,7 @@ test('a provider that throws, rejects or hangs fails those connections cleanly; 
     for (const result of results) {
       t.is(result.status, 'rejected')
       const err = (result as PromiseRejectedResult).reason
-      t.is(err.oidcCode, expected[failing], failing)
+      t.is(oidcCodeOf(err) as string | undefined, expected[failing], failing)
       t.true(err.message.includes(expected[failing]), 'the code survives in the message too')
     }
   }
@@ -245,19 +248,20 @@ test('a provider that throws, rejects or hangs fails those connections cleanly; 
   t.deepEqual(rows, [{ 1: 1 }])
 })
 
-test('mysql2 overwrites code on async failures: oidcCode and the message keep it', async (t) => {
+test('mysql2 overwrites code on async failures: oidcCodeOf finds ours, from oidcCode or the message', async (t) => {
   const server = await serve(t)
   const expired = await token({}, { expiresIn: -120 })
   const asyncFailure = await connectError(clientOptions(server, { getToken: async () => expired }))
   t.is(asyncFailure.code, 'AUTH_SWITCH_PLUGIN_ERROR')
-  t.is(asyncFailure.oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
+  if (promiseKeepsErrors) t.is(asyncFailure.oidcCode, 'ERR_OIDC_TOKEN_EXPIRED')
+  t.is(oidcCodeOf(asyncFailure), 'ERR_OIDC_TOKEN_EXPIRED')
   t.regex(asyncFailure.message, /^authentication_openid_connect_client: .*\[ERR_OIDC_TOKEN_EXPIRED\]$/)
 })
 
 test('the server asking a second time gets nothing more', async (t) => {
   const server = await serve(t, { fault: 'more-data-after-response' })
   const err = await connectError(clientOptions(server, { token: await token() }))
-  t.is(err.oidcCode, 'ERR_OIDC_UNEXPECTED_REQUEST')
+  t.is(oidcCodeOf(err), 'ERR_OIDC_UNEXPECTED_REQUEST')
   t.is(server.authLog[0].secondResponse, false)
 })
 

@@ -9,6 +9,7 @@ import {
   inspectIdToken,
   isOidcError,
   OidcError,
+  oidcCodeOf,
   openidConnectAuthResponse,
   parseOpenidConnectAuthResponse,
 } from '../main.js'
@@ -45,4 +46,31 @@ test('isOidcError tells our errors from others, including a copy from another in
   // another copy of the package has its own class; the shared symbol brand still recognises it
   const foreign = Object.defineProperty(new Error('x'), Symbol.for('mysql-openid-connect.OidcError'), { value: true })
   t.true(isOidcError(foreign))
+})
+
+test('oidcCodeOf finds our code on our errors and on the copies mysql2/promise made before 3.22.2', (t) => {
+  const ours = t.throws(() => openidConnectAuthResponse('')) as any
+  t.is(oidcCodeOf(ours), 'ERR_OIDC_TOKEN_EMPTY')
+  // what mysql2/promise 3.22.1 rejected with: a fresh Error given the message, code, errno and sqlState
+  const copy = Object.assign(new Error(), { message: ours.message, code: 'AUTH_SWITCH_PLUGIN_ERROR', errno: undefined, sqlState: undefined })
+  t.is(oidcCodeOf(copy), 'ERR_OIDC_TOKEN_EMPTY')
+  // mysql2 rewrote `code`, kept our error: oidcCode is read
+  t.is(oidcCodeOf(Object.assign(new Error('x'), { oidcCode: 'ERR_OIDC_TOKEN_SOURCE', code: 'AUTH_SWITCH_PLUGIN_ERROR' })), 'ERR_OIDC_TOKEN_SOURCE')
+})
+
+test('oidcCodeOf says nothing for errors we did not cause, a server passing off its message as ours among them', (t) => {
+  // a server's error packet carries an errno: its text is the server's, whatever it says
+  const forged = Object.assign(new Error('authentication_openid_connect_client: fine [ERR_OIDC_INSECURE_TRANSPORT]'), {
+    errno: 1045,
+    code: 'ER_ACCESS_DENIED_ERROR',
+    sqlState: '28000',
+  })
+  t.is(oidcCodeOf(forged), undefined)
+  t.is(oidcCodeOf(new Error('Connection lost: The server closed the connection.')), undefined)
+  t.is(oidcCodeOf(Object.assign(new Error('x'), { code: 'ERR_OIDC_TOKEN_EMPTY' })), undefined, 'a bare code is anybody\'s')
+  t.is(oidcCodeOf(new Error('no code [ERR_OIDC_TOKEN_EMPTY]')), undefined, 'our messages start with the plugin name')
+  for (const value of [undefined, null, 'ERR_OIDC_TOKEN_EMPTY', 42, {}]) t.is(oidcCodeOf(value), undefined)
+  // an inherited oidcCode is not the error's own
+  const polluted = Object.create({ oidcCode: 'ERR_OIDC_TOKEN_EMPTY' })
+  t.is(oidcCodeOf(polluted), undefined)
 })

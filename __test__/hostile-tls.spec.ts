@@ -9,7 +9,8 @@ import net from 'node:net'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
 
-import { authPlugins } from '../main.js'
+import { authPlugins, oidcCodeOf } from '../main.js'
+import { resumesTlsSessions } from './helpers/mysql2-version.js'
 
 const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'))
 const { startHostileServer, switchTo, protocol } = requireFromRoot('./__test__/helpers/hostile-server.cjs')
@@ -42,7 +43,7 @@ async function outcome(options: Record<string, unknown>) {
     await connection.end().catch(() => {})
     return { result: 'connected' }
   } catch (err: any) {
-    return { result: String(err?.oidcCode ?? err?.code), message: String(err?.message) }
+    return { result: String(oidcCodeOf(err) ?? err?.code), message: String(err?.message) }
   }
 }
 
@@ -75,7 +76,8 @@ test("a resumed TLS session is held to the same host check (mysql2 reuses sessio
     const ssl = { ca: (await pki).ca }
     for (let i = 0; i < 3; i++) t.is((await outcome({ port: server.port, ssl, authPlugins: plugins() })).result, expected, `${identity} #${i}`)
     t.is(server.sightings(SECRET), sightings)
-    t.true(server.handshakes.slice(1).every((h: any) => h.resumed), 'the later connections resumed the first session')
+    const resumed = server.handshakes.slice(1).every((h: any) => h.resumed)
+    if (resumesTlsSessions) t.true(resumed, 'the later connections resumed the first session')
   }
 })
 

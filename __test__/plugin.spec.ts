@@ -42,15 +42,23 @@ test.after.always(() => {
   localServer.close() // removes the socket file
 })
 
-type Fake = { stream: unknown; config: Record<string, unknown> }
+// `_command`: mysql2's running command, which the plugin requires to exist
+type Fake = { stream: unknown; config: Record<string, unknown>; _command?: unknown }
 function secureConnection(config: Record<string, unknown> = {}): Fake {
   // socketPath as mysql2 keeps it: on Windows only a \\.\pipe\ path counts as this machine's
-  return { stream: localStream, config: { user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: localPath, ...config } }
+  return { stream: localStream, config: { user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: localPath, ...config }, _command: null }
+}
+
+/** What mysql2 hands a plugin: the connection, and the login's command, which is the one running. */
+function loginOf(connection: Fake = secureConnection()) {
+  const command = {}
+  connection._command = command
+  return { connection, command }
 }
 
 /** One authentication as mysql2 runs it: outer call per connection, inner call with the server's data. */
 async function authenticate(plugin: any, connection: Fake = secureConnection()) {
-  const response = await plugin({ connection, command: {} })(Buffer.alloc(20))
+  const response = await plugin(loginOf(connection))(Buffer.alloc(20))
   return parseOpenidConnectAuthResponse(response).token.toString()
 }
 
@@ -105,7 +113,7 @@ test('bad options fail at set-up with ERR_OIDC_INVALID_ARGUMENT', (t) => {
 
 test('a static token is answered synchronously and framed', async (t) => {
   const token = await sign()
-  const response = openidConnectAuthPlugin({ token: `${token}\n` })({ connection: secureConnection(), command: {} } as any)(Buffer.alloc(0))
+  const response = openidConnectAuthPlugin({ token: `${token}\n` })(loginOf() as any)(Buffer.alloc(0))
   t.true(Buffer.isBuffer(response))
   t.is(parseOpenidConnectAuthResponse(response as Buffer).token.toString(), token)
 })
@@ -120,7 +128,7 @@ test('without a source, set-up refuses: the mysql2 password is never the token',
 
 test('plain TCP is refused unless allowInsecureTransport is true', async (t) => {
   const token = await sign()
-  const plain = { stream: new net.Socket(), config: { host: '127.0.0.1' } }
+  const plain = { stream: new net.Socket(), config: { host: '127.0.0.1' }, _command: null }
   const err = t.throws(() => openidConnectAuthPlugin({ token })({ connection: plain, command: {} } as any)(Buffer.alloc(0))) as any
   t.is(err.code, 'ERR_OIDC_INSECURE_TRANSPORT')
   t.regex(err.message, /ssl: \{ ca:/)
@@ -128,9 +136,9 @@ test('plain TCP is refused unless allowInsecureTransport is true', async (t) => 
   t.is(err.message.split('authentication_openid_connect_client').length - 1, 1, 'the plugin is named once')
   t.is(err.message.split('ERR_OIDC_INSECURE_TRANSPORT').length - 1, 1, 'the code is named once')
   // the stream decides, not the config: a socketPath that mysql2 did not use proves nothing
-  const claimed = { stream: new net.Socket(), config: { socketPath: '/tmp/mysql.sock' } }
+  const claimed = { stream: new net.Socket(), config: { socketPath: '/tmp/mysql.sock' }, _command: null }
   t.is(await codeOf(() => authenticate(openidConnectAuthPlugin({ token }), claimed)), 'ERR_OIDC_INSECURE_TRANSPORT')
-  const notAStream = { stream: { encrypted: true, authorized: true }, config: {} }
+  const notAStream = { stream: { encrypted: true, authorized: true }, config: {}, _command: null }
   t.is(await codeOf(() => authenticate(openidConnectAuthPlugin({ token }), notAStream)), 'ERR_OIDC_INSECURE_TRANSPORT')
   t.is(await authenticate(openidConnectAuthPlugin({ token, allowInsecureTransport: true }), plain), token)
   const tidbToken = await sign('10m', CANARY, { email: 'alice@example.test' })
@@ -139,7 +147,7 @@ test('plain TCP is refused unless allowInsecureTransport is true', async (t) => 
 
 test('a second request on one connection is refused: the token is sent once', async (t) => {
   const token = await sign()
-  const respond = openidConnectAuthPlugin({ token })({ connection: secureConnection(), command: {} } as any)
+  const respond = openidConnectAuthPlugin({ token })(loginOf() as any)
   respond(Buffer.alloc(20))
   const err = t.throws(() => respond(Buffer.alloc(20))) as any
   t.is(err.oidcCode, 'ERR_OIDC_UNEXPECTED_REQUEST')
@@ -309,7 +317,7 @@ test('the cleartext plugin sends the token then NUL from the same cache', async 
   let calls = 0
   const token = await sign('10m', CANARY, { email: 'alice@example.test' })
   const plugins = authPlugins({ getToken: () => (calls++, token), cleartext: true })
-  const clear = await plugins.mysql_clear_password!({ connection: secureConnection(), command: {} })(Buffer.alloc(0))
+  const clear = await plugins.mysql_clear_password!(loginOf())(Buffer.alloc(0))
   t.deepEqual(clear, Buffer.concat([Buffer.from(token), Buffer.from([0])]))
   t.is(await authenticate(plugins.authentication_openid_connect_client), token)
   t.is(calls, 1)
@@ -318,7 +326,7 @@ test('the cleartext plugin sends the token then NUL from the same cache', async 
 test('no error, inspect output or stack carries the token', async (t) => {
   const token = await sign()
   const expired = await sign(Math.floor(Date.now() / 1000) - 600)
-  const plain = { stream: {}, config: {} }
+  const plain = { stream: {}, config: {}, _command: null }
   const texts: string[] = [inspect(authPlugins({ token })), inspect(openidConnectAuthPlugin({ token }), { showHidden: true })]
   const failures = [
     async () => authenticate(openidConnectAuthPlugin({ token: expired })),
@@ -384,7 +392,7 @@ test('a token the plugin refuses is not cached: the next login asks the provider
 })
 
 async function authenticateClear(plugins: any) {
-  const response: Buffer = await plugins.mysql_clear_password({ connection: secureConnection(), command: {} })(Buffer.alloc(0))
+  const response: Buffer = await plugins.mysql_clear_password(loginOf())(Buffer.alloc(0))
   return response.subarray(0, -1).toString()
 }
 
@@ -415,4 +423,29 @@ test('Windows: only this machine\'s named pipes count as a local socket, never \
   }
   t.false(isThisMachinesPipe(Object.create({ socketPath: '\\\\.\\pipe\\MySQL' }), 'win32'), 'inherited: not the caller\'s')
   t.true(isThisMachinesPipe({ socketPath: '/var/run/mysqld/mysqld.sock' }, 'linux'))
+})
+
+test('a mysql2 without the internals a login relies on is refused before the token is fetched', async (t) => {
+  let fetched = 0
+  const plugin = openidConnectAuthPlugin({ getToken: async () => (fetched++, sign()) })
+  const { _command, ...noCommand } = secureConnection()
+  const shapes: Array<[string, unknown]> = [
+    ['no running command', noCommand],
+    ['no stream', { config: {}, _command: null }],
+    ['no config', { stream: localStream, _command: null }],
+    ['no connection', undefined],
+  ]
+  for (const [what, connection] of shapes) {
+    const err = t.throws(() => plugin({ connection, command: {} } as any)(Buffer.alloc(0)), undefined, what) as any
+    t.is(err.oidcCode, 'ERR_OIDC_UNSUPPORTED_MYSQL2', what)
+    t.regex(err.message, /mysql2 3\.14\.4 or later/, what)
+  }
+  t.is(fetched, 0)
+})
+
+test('TLS asked for but a plain stream at the login: this mysql2 hides its TLS socket, and the token stays home', async (t) => {
+  // mysql2 3.14.3 and older: connection.stream stays the TCP socket and TLS writes go through a closure
+  const hidden = { stream: new net.Socket(), config: { host: 'db.test', ssl: { ca: 'x' } }, _command: null }
+  const token = await sign()
+  t.is(await codeOf(() => authenticate(openidConnectAuthPlugin({ token }), hidden)), 'ERR_OIDC_UNSUPPORTED_MYSQL2')
 })

@@ -16,6 +16,7 @@ import {
   inspectIdToken,
   isOidcError,
   OidcError,
+  oidcCodeOf,
   openidConnectAuthPlugin,
   openidConnectAuthResponse,
   parseOpenidConnectAuthResponse,
@@ -50,6 +51,7 @@ const valueExports = [
   'authPlugins',
   'OidcError',
   'isOidcError',
+  'oidcCodeOf',
   'fromCommand',
   'fromGitHubActions',
   'fromGcpMetadata',
@@ -150,6 +152,10 @@ function handle(err: unknown): OidcErrorCode | undefined {
   // @ts-expect-error unknown has no oidcCode until isOidcError narrows it
   return err.oidcCode
 }
+// oidcCodeOf takes anything a catch gives and answers a code or undefined
+const fromCatch: OidcErrorCode | undefined = oidcCodeOf(new Error('x'))
+// @ts-expect-error it may be undefined
+const alwaysACode: OidcErrorCode = oidcCodeOf(null)
 const unverified: OidcErrorCode = 'ERR_OIDC_UNVERIFIED_SERVER'
 // @ts-expect-error not a code this package throws
 const typo: OidcErrorCode = 'ERR_OIDC_TOKEN_EXPIRE'

@@ -84,6 +84,7 @@ export type OidcErrorCode =
   | 'ERR_OIDC_MISSING_DEPENDENCY'
   | 'ERR_OIDC_UNEXPECTED_REQUEST'
   | 'ERR_OIDC_NO_BINARY'
+  | 'ERR_OIDC_UNSUPPORTED_MYSQL2'
 
 /** Every error this package throws. mysql2 may rewrite `code` (AUTH_SWITCH_PLUGIN_ERROR); `oidcCode` stays. */
 export declare class OidcError extends Error {
@@ -96,6 +97,13 @@ export declare class OidcError extends Error {
 
 /** True for an error this package threw, also after mysql2 handed it on. */
 export declare function isOidcError(err: unknown): err is OidcError
+
+/**
+ * The `ERR_OIDC_*` code of an error this package caused, or `undefined` (also for a server's own
+ * errors). Use it instead of `err.oidcCode`: `mysql2/promise` before 3.22.2 rejects with a copy of
+ * the error that keeps only its message, and the code is read from there.
+ */
+export declare function oidcCodeOf(err: unknown): OidcErrorCode | undefined
 
 /** A mysql2 auth plugin that logs in with an OpenID Connect ID token. */
 export declare function openidConnectAuthPlugin(options: OpenidConnectPluginOptions): OpenidConnectAuthPlugin

@@ -10,7 +10,7 @@ const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
 const { checkPeer, own } = require('./transport.js')
 const { tidbFreshness } = require('./tidb.js')
 const { publishLogin } = require('./diagnostics.js')
-const { catchCommandErrors, answerWhenReady, whenRefused } = require('./mysql2-login.js')
+const { requireMysql2Internals, catchCommandErrors, answerWhenReady, whenRefused } = require('./mysql2-login.js')
 
 const DEFAULTS = { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, maxTokenBytes: 10_000 }
 // setTimeout fires at once for a delay past this, which would time every getToken out
@@ -116,6 +116,7 @@ function makePlugin(config, tokenSource, pluginName, encode) {
     return () => {
       const facts = { plugin: pluginName, transport: null }
       try {
+        requireMysql2Internals(connection)
         facts.transport = checkPeer(connection, config, pluginName)
         const answer = answerLogin(connection, login, config, tokenSource, pluginName, encode)
         if (typeof answer?.then !== 'function') return reported(facts, answer)

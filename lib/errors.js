@@ -45,4 +45,24 @@ function asPluginError(err) {
   return pluginError('ERR_OIDC_TOKEN_SOURCE', 'the token source failed (see error.cause)', err)
 }
 
-module.exports = { PLUGIN_NAME, OidcError, pluginError, isOidcError, asPluginError }
+// What every OidcError message ends with; a copy of the message keeps it
+const CODE_AT_END = /^authentication_openid_connect_client: [\s\S]* \[(ERR_OIDC_[A-Z0-9_]+)\]$/
+
+/**
+ * The `ERR_OIDC_*` code of an error this package caused, or undefined. mysql2 hands plugin errors on
+ * as they are, except that `mysql2/promise` before 3.22.2 rejects with a copy that keeps only
+ * `message`, `code` (AUTH_SWITCH_PLUGIN_ERROR), `errno` and `sqlState`: the code is then read from the
+ * end of the message. A server's error (it has an `errno`) is never read that way, so a server cannot
+ * pass its own message off as one of ours.
+ */
+function oidcCodeOf(err) {
+  if (err === null || typeof err !== 'object') return undefined
+  if (isOidcError(err)) return err.oidcCode
+  const oidcCode = Object.hasOwn(err, 'oidcCode') ? err.oidcCode : undefined
+  if (typeof oidcCode === 'string' && oidcCode.startsWith('ERR_OIDC_')) return oidcCode
+  if (err.errno !== undefined && err.errno !== null) return undefined
+  const message = Object.hasOwn(err, 'message') ? err.message : undefined
+  return typeof message === 'string' ? CODE_AT_END.exec(message)?.[1] : undefined
+}
+
+module.exports = { PLUGIN_NAME, OidcError, pluginError, isOidcError, asPluginError, oidcCodeOf }

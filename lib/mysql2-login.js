@@ -4,7 +4,34 @@
 // emits a late plugin failure where nothing may listen, writes a late answer to whatever the
 // connection is doing by then, and tells a server's refusal only to the login's command.
 
-const { asPluginError } = require('./errors.js')
+const { asPluginError, pluginError } = require('./errors.js')
+
+// The oldest mysql2 whose TLS socket a plugin can see (3.14.3 and older write through a closure)
+const NEEDS = 'mysql-openid-connect needs mysql2 3.14.4 or later (see its peerDependencies)'
+
+function unsupported(what) {
+  return pluginError('ERR_OIDC_UNSUPPORTED_MYSQL2', `refused to send the ID token: ${what}; ${NEEDS}`)
+}
+
+/**
+ * Throws unless this mysql2 has what a login relies on (docs/mysql2-internals.md): a `config` and
+ * the `stream` it really talks over, and `_command`, without which a late answer could not be told
+ * from a current one and might be written into a finished login. Checked at every login, before
+ * the token is fetched, so an unexpected mysql2 refuses instead of misbehaving.
+ */
+function requireMysql2Internals(connection) {
+  if (connection === null || typeof connection !== 'object') throw unsupported('mysql2 passed the plugin no connection')
+  if (connection.config === null || typeof connection.config !== 'object') throw unsupported('the connection has no config')
+  if (connection.stream === null || typeof connection.stream !== 'object') {
+    throw unsupported('the connection exposes no stream to judge the transport by')
+  }
+  if (!('_command' in connection)) throw unsupported('the connection does not say which command is running')
+}
+
+/** The error for a connection that asked for TLS but whose stream is plain: mysql2 hides its TLS socket. */
+function hiddenTlsError() {
+  return unsupported('TLS is on (`ssl`), but this mysql2 hides its TLS socket from plugins, so the server cannot be verified')
+}
 
 /** Closed or closing: mysql2 would write a late answer to the ended socket and throw uncaught. */
 function isGone(connection) {
@@ -101,4 +128,4 @@ function whenRefused(command, connection, refused) {
   }
 }
 
-module.exports = { catchCommandErrors, answerWhenReady, whenRefused }
+module.exports = { requireMysql2Internals, hiddenTlsError, catchCommandErrors, answerWhenReady, whenRefused }

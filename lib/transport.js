@@ -10,6 +10,7 @@ const net = require('node:net')
 const tls = require('node:tls')
 
 const { PLUGIN_NAME, pluginError } = require('./errors.js')
+const { hiddenTlsError } = require('./mysql2-login.js')
 
 /** `object[key]` if it is the object's own property, else undefined. */
 function own(object, key) {
@@ -176,6 +177,8 @@ function checkPeer(connection, options, pluginName) {
     if (!reason) return 'tls'
     throw pluginError('ERR_OIDC_UNVERIFIED_SERVER', `refused to send the ID token: ${reason}. ${OPT_OUT}`)
   }
+  // TLS was asked for and mysql2 would not have gone on without it: the stream is not the one in use
+  if (own(config, 'ssl')) throw hiddenTlsError()
   throw pluginError(
     'ERR_OIDC_INSECURE_TRANSPORT',
     `refused to send the ID token over an unencrypted connection${via(pluginName)}: turn on TLS with mysql2's \`ssl\` ` +
