@@ -10,6 +10,7 @@ const net = require('node:net')
 const tls = require('node:tls')
 
 const { PLUGIN_NAME, pluginError } = require('./errors.js')
+const { checkMysql2Options } = require('./mysql2-options.js')
 
 /** `object[key]` if it is the object's own property, else undefined. */
 function own(object, key) {
@@ -118,17 +119,44 @@ function peerCertificateDer(stream) {
 const hostVerdicts = new Map()
 const MAX_HOST_VERDICTS = 64
 
-/** Why the certificate is not valid for `name` (Node's own rules), or null when it is. */
+// Every flag spelled out as an own property: Node fills a missing one from `{ ...options }`, which a
+// polluted Object.prototype could answer (`subject: 'always'`, `multiLabelWildcards: true`)
+const HOST_CHECK_FLAGS = Object.freeze({
+  subject: 'default',
+  wildcards: true,
+  partialWildcards: true,
+  multiLabelWildcards: false,
+  singleLabelSubdomains: false,
+})
+
+/**
+ * Why the certificate is not valid for `name`, or null when it is. OpenSSL's own check (X509_check_ip,
+ * X509_check_host), which reads nothing through a JavaScript prototype, unlike tls.checkServerIdentity
+ * on a legacy certificate object, whose missing `subjectaltname` Object.prototype can supply. Node's
+ * rules: an IP matches IP SANs only; a name matches DNS SANs, or the CN when there is no DNS SAN.
+ */
 function hostMismatch(der, name) {
   const key = `${name}\n${der.toString('latin1')}`
   let verdict = hostVerdicts.get(key)
   if (verdict === undefined) {
-    const mismatch = tls.checkServerIdentity(name, new X509Certificate(der).toLegacyObject())
-    verdict = mismatch ? mismatch.reason : null
+    const certificate = new X509Certificate(der)
+    const ip = net.isIP(name) !== 0
+    const matched = ip
+      ? certificate.checkIP(name, HOST_CHECK_FLAGS)
+      : certificate.checkHost(name.replace(/\.$/, ''), HOST_CHECK_FLAGS)
+    verdict = matched !== undefined ? null : namesOf(certificate)
     if (hostVerdicts.size >= MAX_HOST_VERDICTS) hostVerdicts.delete(hostVerdicts.keys().next().value)
     hostVerdicts.set(key, verdict)
   }
   return verdict
+}
+
+/** What the certificate does name, for the message. */
+function namesOf(certificate) {
+  const altNames = certificate.subjectAltName
+  if (altNames) return `it names ${altNames}`
+  const cn = /^CN=(.*)$/m.exec(certificate.subject ?? '')?.[1]
+  return `it has no subjectAltName${cn ? `, only the subject CN=${cn}` : ''}`
 }
 
 /** Why a TLS peer is not authenticated, or null when it is. */
@@ -162,12 +190,15 @@ function isThisMachinesPipe(config, platform = process.platform) {
 
 /**
  * Throws unless the token may go to this connection's peer: a local socket, or TLS whose chain and
- * host name verify; `allowUnverifiedServer` relaxes the TLS checks, `allowInsecureTransport` all.
+ * host name verify, reached with mysql2 options that are the caller's own and without `debug`;
+ * `allowUnverifiedServer` relaxes the TLS checks, `allowInsecureTransport` all transport checks.
  */
 function checkPeer(connection, options, pluginName) {
+  const config = own(connection, 'config')
+  // no opt-out covers this: polluted options are nothing the caller chose
+  checkMysql2Options(config)
   if (options.allowInsecureTransport === true) return 'allowed-insecure'
   const stream = own(connection, 'stream')
-  const config = own(connection, 'config')
   if (isLocalSocket(stream) && isThisMachinesPipe(config)) return 'local-socket'
   if (stream instanceof tls.TLSSocket && own(stream, 'encrypted') === true) {
     if (isLocalSocket(socketUnder(stream)) && isThisMachinesPipe(config)) return 'local-socket'
@@ -184,4 +215,4 @@ function checkPeer(connection, options, pluginName) {
   )
 }
 
-module.exports = { checkPeer, own, isThisMachinesPipe }
+module.exports = { checkPeer, own, isThisMachinesPipe, hostMismatch }

@@ -45,6 +45,8 @@ async function createTestPki() {
     ca: ca.cert,
     right: await issue('db.local.test', localhost, ca),
     wrongHost: await issue('db.attacker.test', [{ type: 2, value: 'db.attacker.test' }], ca),
+    // a subject CN that OpenSSL's host check reads only when told to (its ALWAYS_CHECK_SUBJECT flag)
+    wrongHostLocalCn: await issue('localhost', [{ type: 2, value: 'db.attacker.test' }], ca),
     // MySQL's auto-generated certificates name no host at all
     noHost: await issue('MySQL_Server_9.1.0_Auto_Generated_Server_Certificate', null, ca),
     untrusted: await issue('db.local.test', localhost, null),
