@@ -13,12 +13,12 @@ import { authPlugins } from '../main.js'
 
 const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'))
 const { startHostileServer, switchTo, protocol } = requireFromRoot('./__test__/helpers/hostile-server.cjs')
-const { createTestPki } = requireFromRoot('./__test__/helpers/pki.cjs')
+const { createTestPki, pfxOf } = requireFromRoot('./__test__/helpers/pki.cjs')
 
 const SECRET = 'SECRETSIGNATURExyz'
 const TOKEN = `eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.${SECRET}`
 const pki = createTestPki()
-const attackerPki = createTestPki() // a CA of the attacker's own, and its certificate for 127.0.0.1
+const attackerPki = createTestPki('attacker CA') // a CA of the attacker's own, and its certificate for 127.0.0.1
 test.before(() => Promise.all([pki, attackerPki])) // made before any test pollutes the prototype
 
 async function attempt(tlsIdentity: unknown, options: Record<string, unknown>) {
@@ -143,6 +143,24 @@ test.serial('Object.prototype.ca does not make the attacker\'s CA trusted (mysql
   }
   t.is(seen.result, 'ERR_OIDC_POLLUTED_OPTIONS')
   t.regex(seen.message, /mysql2 took `ssl\.ca` from Object\.prototype/)
+  t.is(server.sightings(SECRET), 0)
+})
+
+test.serial("Object.prototype.pfx does not make the attacker's CA trusted, even beside the caller's own ssl.ca", async (t) => {
+  const attacker = await attackerPki
+  // any key and certificate, with the attacker's CA as an extra certificate, which Node's TLS trusts
+  const pfx = await pfxOf(attacker.right, attacker.ca)
+  const server = await oidcServer(t, attacker.right)
+  const plugins = authPlugins({ token: TOKEN, validate: false })
+  const restore = polluted('pfx', pfx)
+  let seen
+  try {
+    seen = await login({ host: '127.0.0.1', port: server.port, ssl: { ca: (await pki).ca }, authPlugins: plugins })
+  } finally {
+    restore()
+  }
+  t.is(seen.result, 'ERR_OIDC_POLLUTED_OPTIONS')
+  t.regex(seen.message, /mysql2 took `ssl\.pfx` from Object\.prototype/)
   t.is(server.sightings(SECRET), 0)
 })
 
