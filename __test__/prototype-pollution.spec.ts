@@ -1,15 +1,16 @@
-// An inherited property must not switch a security check off: another library (or an attacker
-// through one) may have written to Object.prototype. Serial, in a file of its own, since the
-// pollution is process-wide while it lasts.
+// An inherited property must not switch a security check off, nor pick, through what mysql2 reads,
+// where the token goes or what gets printed: another library (or an attacker through one) may have
+// written to Object.prototype. Serial, in a file of its own, since the pollution is process-wide
+// while it lasts; each test restores the prototype in `finally`.
 import test from 'ava'
 import { execFile } from 'node:child_process'
 import { createRequire } from 'node:module'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
 
 import { authPlugins } from '../main.js'
+import { localSocketPath } from '../test-server/index.js'
 
 const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'))
 const { startHostileServer, switchTo, protocol } = requireFromRoot('./__test__/helpers/hostile-server.cjs')
@@ -75,8 +76,7 @@ for (const [key, value] of [
   })
 }
 
-let sockets = 0
-const socketPath = () => path.join(os.tmpdir(), `moc-pollution-${process.pid}-${sockets++}.sock`)
+const socketPath = () => localSocketPath('pollution')
 
 /** A server that switches to the plugin and says OK to whatever comes back; started before any pollution. */
 async function oidcServer(t: any, tlsIdentity: unknown, listenPath?: string) {
