@@ -119,44 +119,30 @@ function peerCertificateDer(stream) {
 const hostVerdicts = new Map()
 const MAX_HOST_VERDICTS = 64
 
-// Every flag spelled out as an own property: Node fills a missing one from `{ ...options }`, which a
-// polluted Object.prototype could answer (`subject: 'always'`, `multiLabelWildcards: true`)
-const HOST_CHECK_FLAGS = Object.freeze({
-  subject: 'default',
-  wildcards: true,
-  partialWildcards: true,
-  multiLabelWildcards: false,
-  singleLabelSubdomains: false,
-})
-
 /**
- * Why the certificate is not valid for `name`, or null when it is. OpenSSL's own check (X509_check_ip,
- * X509_check_host), which reads nothing through a JavaScript prototype, unlike tls.checkServerIdentity
- * on a legacy certificate object, whose missing `subjectaltname` Object.prototype can supply. Node's
- * rules: an IP matches IP SANs only; a name matches DNS SANs, or the CN when there is no DNS SAN.
+ * The two fields tls.checkServerIdentity reads (`subject.CN`, `subjectaltname`), the certificate's
+ * own, on objects with no prototype: the legacy object inherits from Object.prototype, which could
+ * supply a `subjectaltname` that a certificate without one (MySQL's auto-generated) lacks.
+ * (X509Certificate#checkHost reads flags through Object.prototype, and in Deno ignores case and
+ * wildcards and reads the CN despite DNS SANs.)
  */
+function identityOf(certificate) {
+  const legacy = certificate.toLegacyObject()
+  const subject = Object.assign(Object.create(null), own(legacy, 'subject'))
+  return { __proto__: null, subject, subjectaltname: own(legacy, 'subjectaltname') }
+}
+
+/** Why the certificate is not valid for `name` (Node's own rules), or null when it is. */
 function hostMismatch(der, name) {
   const key = `${name}\n${der.toString('latin1')}`
   let verdict = hostVerdicts.get(key)
   if (verdict === undefined) {
-    const certificate = new X509Certificate(der)
-    const ip = net.isIP(name) !== 0
-    const matched = ip
-      ? certificate.checkIP(name, HOST_CHECK_FLAGS)
-      : certificate.checkHost(name.replace(/\.$/, ''), HOST_CHECK_FLAGS)
-    verdict = matched !== undefined ? null : namesOf(certificate)
+    const mismatch = tls.checkServerIdentity(name, identityOf(new X509Certificate(der)))
+    verdict = mismatch ? mismatch.reason : null
     if (hostVerdicts.size >= MAX_HOST_VERDICTS) hostVerdicts.delete(hostVerdicts.keys().next().value)
     hostVerdicts.set(key, verdict)
   }
   return verdict
-}
-
-/** What the certificate does name, for the message. */
-function namesOf(certificate) {
-  const altNames = certificate.subjectAltName
-  if (altNames) return `it names ${altNames}`
-  const cn = /^CN=(.*)$/m.exec(certificate.subject ?? '')?.[1]
-  return `it has no subjectAltName${cn ? `, only the subject CN=${cn}` : ''}`
 }
 
 /** Why a TLS peer is not authenticated, or null when it is. */
