@@ -1,6 +1,7 @@
 // Every error the package throws is recognisable: an OidcError with oidcCode, from the direct
 // functions as from the plugin, with the plugin and the code each named once.
 import test from 'ava'
+import { execFile } from 'node:child_process'
 import { inspect } from 'node:util'
 
 import {
@@ -73,4 +74,23 @@ test('oidcCodeOf says nothing for errors we did not cause, a server passing off 
   // an inherited oidcCode is not the error's own
   const polluted = Object.create({ oidcCode: 'ERR_OIDC_TOKEN_EMPTY' })
   t.is(oidcCodeOf(polluted), undefined)
+})
+
+test('no binary for this platform: loading the package throws an OidcError (ERR_OIDC_NO_BINARY) naming the platform', async (t) => {
+  // napi-rs's loader takes this path instead of looking for a binary; a path that does not exist fails it
+  const script = `
+    try { require('./main.js'); console.log('null') } catch (err) {
+      const { OidcError, isOidcError } = require('./lib/errors.js')
+      console.log(JSON.stringify({ name: err.name, code: err.code, oidcCode: err.oidcCode, ours: err instanceof OidcError && isOidcError(err),
+        message: err.message, cause: err.cause instanceof Error }))
+    }`
+  const env = { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: '/nonexistent/mysql-openid-connect.node' }
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['-e', script], { cwd: process.cwd(), env }, (err, out) => (err ? reject(err) : resolve(out))),
+  )
+  const err = JSON.parse(stdout)
+  t.like(err, { name: 'OidcError', code: 'ERR_OIDC_NO_BINARY', oidcCode: 'ERR_OIDC_NO_BINARY', ours: true, cause: true })
+  t.is(once(err.message, 'authentication_openid_connect_client'), 1, err.message)
+  t.is(once(err.message, 'ERR_OIDC_NO_BINARY'), 1, err.message)
+  t.regex(err.message, /detected \S+ \(Node\.js v/)
 })

@@ -6,6 +6,7 @@ import test, { type ExecutionContext } from 'ava'
 import crypto from 'node:crypto'
 import { createRequire } from 'node:module'
 import net from 'node:net'
+import tls from 'node:tls'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
 
@@ -144,4 +145,38 @@ test('the old password mode is refused at set-up, and a server switching to sha2
   t.is(recovered.length, 1, 'the attack ran')
   t.false(recovered[0].includes(SECRET))
   t.is(server.sightings(SECRET), 0)
+})
+
+test("the host check gives Node's checkServerIdentity verdicts: IPs against IP SANs, names against DNS SANs, else the CN", async (t) => {
+  const { hostMismatch } = requireFromRoot('./lib/transport.js')
+  const selfsigned = requireFromRoot('selfsigned')
+  const certificates: Record<string, [string, unknown[] | null]> = {
+    dnsAndIp: ['db.local.test', [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }]],
+    noSan: ['db.example.test', null],
+    ipSanOnly: ['db.example.test', [{ type: 7, ip: '127.0.0.1' }]],
+    wildcard: ['x', [{ type: 2, value: '*.example.test' }]],
+    wildcardTooWide: ['x', [{ type: 2, value: '*.test' }]],
+    wildcardIdn: ['x', [{ type: 2, value: '*.xn--bcher-kva.example' }]],
+    sanNotCn: ['other.example.test', [{ type: 2, value: 'db.example.test' }]],
+    ipv6: ['x', [{ type: 7, ip: '::1' }]],
+    partialWildcard: ['x', [{ type: 2, value: 'b*z.example.test' }]],
+  }
+  const names = ['127.0.0.1', '10.0.0.1', '::1', '0:0:0:0:0:0:0:1', 'localhost', 'LOCALHOST', 'localhost.', 'db.local.test',
+    'db.example.test', 'DB.Example.Test.', 'a.example.test', 'a.b.example.test', 'example.test', 'other.example.test',
+    'a.test', 'a.xn--bcher-kva.example', 'buzz.example.test', 'x']
+  let accepted = 0
+  for (const [label, [commonName, altNames]] of Object.entries(certificates)) {
+    // selfsigned adds a SAN of the CN to a certificate with no extensions: give it one of another kind
+    const extensions = [{ name: 'basicConstraints', cA: false }, ...(altNames ? [{ name: 'subjectAltName', altNames }] : [])]
+    const pems = await selfsigned.generate([{ name: 'commonName', value: commonName }], { keyType: 'ec', curve: 'P-256', extensions })
+    const certificate = new crypto.X509Certificate(pems.cert)
+    t.is(certificate.subjectAltName, altNames ? certificate.subjectAltName : undefined, label)
+    for (const name of names) {
+      const ours = hostMismatch(certificate.raw, name) === null
+      const node = tls.checkServerIdentity(name, certificate.toLegacyObject()) === undefined
+      t.is(ours, node, `${label} for ${name}`)
+      if (ours) accepted++
+    }
+  }
+  t.is(accepted, 21, 'the matrix holds names that match, not only ones that do not')
 })

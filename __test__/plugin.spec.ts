@@ -396,21 +396,19 @@ async function authenticateClear(plugins: any) {
   return response.subarray(0, -1).toString()
 }
 
-test("mysql2's debug mode prints every packet, the token included: a warning says so, once", async (t) => {
-  const token = await sign()
-  const warnings: Error[] = []
-  const onWarning = (warning: Error) => warnings.push(warning)
-  process.on('warning', onWarning)
-  t.teardown(() => process.off('warning', onWarning))
-  const plugin = openidConnectAuthPlugin({ token })
-  await authenticate(plugin, secureConnection())
-  await authenticate(plugin, secureConnection({ debug: true }))
-  await authenticate(plugin, secureConnection({ debug: true }))
-  await new Promise((resolve) => setImmediate(resolve))
-  const ours = warnings.filter((w: any) => w.code === 'MYSQL_OPENID_CONNECT_DEBUG_TOKEN')
-  t.is(ours.length, 1)
-  t.regex(ours[0].message, /debug/)
-  t.false(ours[0].message.includes(token.split('.')[2].slice(0, 12)))
+test("mysql2's debug mode prints every packet, the token included: the login is refused before any token is fetched", async (t) => {
+  let fetched = 0
+  const plugin = openidConnectAuthPlugin({ getToken: async () => (fetched++, sign()) })
+  for (const debug of [true, ['AuthSwitchResponse']]) {
+    const err = await t.throwsAsync(async () => plugin({ connection: secureConnection({ debug }), command: {} })(Buffer.alloc(20)))
+    t.is((err as any).oidcCode, 'ERR_OIDC_DEBUG_OUTPUT')
+    t.regex(err!.message, /Turn `debug` off/)
+  }
+  t.is(fetched, 0)
+  // nor does an opt-out let it through: allowInsecureTransport is about the network, not stdout
+  const insecure = openidConnectAuthPlugin({ token: await sign(), allowInsecureTransport: true })
+  t.is(await codeOf(authenticate(insecure, secureConnection({ debug: true }))), 'ERR_OIDC_DEBUG_OUTPUT')
+  t.truthy(await authenticate(insecure, secureConnection({ debug: false })))
 })
 
 test('Windows: only this machine\'s named pipes count as a local socket, never \\\\host\\pipe (SMB)', (t) => {

@@ -6,6 +6,7 @@
 // step with package.json "napi.targets": npm run test:package checks that the message names every one.
 const fs = require('node:fs')
 const path = require('node:path')
+const { pluginError } = require('./errors.js')
 const SHIPPED = [
   'linux-x64-gnu',
   'linux-x64-musl',
@@ -76,13 +77,12 @@ function loadBinding() {
     } else {
       why = 'elsewhere, install the WebAssembly build with `npm install --cpu=wasm32` (mysql-openid-connect-wasm32-wasi)'
     }
-    const error = new Error(
-      `mysql-openid-connect: no usable binary for this platform, detected ${detected} (Node.js ${process.version}); ` +
+    throw pluginError(
+      'ERR_OIDC_NO_BINARY',
+      `no usable mysql-openid-connect binary for this platform, detected ${detected} (Node.js ${process.version}); ` +
         `binaries are shipped for ${SHIPPED.join(', ')}; ${why}`,
-      { cause: err },
+      err,
     )
-    error.code = 'ERR_OIDC_NO_BINARY'
-    throw error
   }
 }
 

@@ -11,6 +11,7 @@ const tls = require('node:tls')
 
 const { PLUGIN_NAME, pluginError } = require('./errors.js')
 const { hiddenTlsError } = require('./mysql2-login.js')
+const { checkMysql2Options } = require('./mysql2-options.js')
 
 /** `object[key]` if it is the object's own property, else undefined. */
 function own(object, key) {
@@ -119,12 +120,25 @@ function peerCertificateDer(stream) {
 const hostVerdicts = new Map()
 const MAX_HOST_VERDICTS = 64
 
+/**
+ * The two fields tls.checkServerIdentity reads (`subject.CN`, `subjectaltname`), the certificate's
+ * own, on objects with no prototype: the legacy object inherits from Object.prototype, which could
+ * supply a `subjectaltname` that a certificate without one (MySQL's auto-generated) lacks.
+ * (X509Certificate#checkHost reads flags through Object.prototype, and in Deno ignores case and
+ * wildcards and reads the CN despite DNS SANs.)
+ */
+function identityOf(certificate) {
+  const legacy = certificate.toLegacyObject()
+  const subject = Object.assign(Object.create(null), own(legacy, 'subject'))
+  return { __proto__: null, subject, subjectaltname: own(legacy, 'subjectaltname') }
+}
+
 /** Why the certificate is not valid for `name` (Node's own rules), or null when it is. */
 function hostMismatch(der, name) {
   const key = `${name}\n${der.toString('latin1')}`
   let verdict = hostVerdicts.get(key)
   if (verdict === undefined) {
-    const mismatch = tls.checkServerIdentity(name, new X509Certificate(der).toLegacyObject())
+    const mismatch = tls.checkServerIdentity(name, identityOf(new X509Certificate(der)))
     verdict = mismatch ? mismatch.reason : null
     if (hostVerdicts.size >= MAX_HOST_VERDICTS) hostVerdicts.delete(hostVerdicts.keys().next().value)
     hostVerdicts.set(key, verdict)
@@ -163,12 +177,15 @@ function isThisMachinesPipe(config, platform = process.platform) {
 
 /**
  * Throws unless the token may go to this connection's peer: a local socket, or TLS whose chain and
- * host name verify; `allowUnverifiedServer` relaxes the TLS checks, `allowInsecureTransport` all.
+ * host name verify, reached with mysql2 options that are the caller's own and without `debug`;
+ * `allowUnverifiedServer` relaxes the TLS checks, `allowInsecureTransport` all transport checks.
  */
 function checkPeer(connection, options, pluginName) {
+  const config = own(connection, 'config')
+  // no opt-out covers this: polluted options are nothing the caller chose
+  checkMysql2Options(config)
   if (options.allowInsecureTransport === true) return 'allowed-insecure'
   const stream = own(connection, 'stream')
-  const config = own(connection, 'config')
   if (isLocalSocket(stream) && isThisMachinesPipe(config)) return 'local-socket'
   if (stream instanceof tls.TLSSocket && own(stream, 'encrypted') === true) {
     if (isLocalSocket(socketUnder(stream)) && isThisMachinesPipe(config)) return 'local-socket'
@@ -187,4 +204,4 @@ function checkPeer(connection, options, pluginName) {
   )
 }
 
-module.exports = { checkPeer, own, isThisMachinesPipe }
+module.exports = { checkPeer, own, isThisMachinesPipe, hostMismatch }

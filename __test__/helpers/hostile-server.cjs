@@ -59,9 +59,10 @@ function makePeer(socket, received, handshakes) {
 
 /**
  * Starts the server; `script(peer, handshakeResponse)` plays each connection after the handshake
- * response. `tlsIdentity` ({ key, cert }) makes it offer TLS. Resolves { port, received, sightings, close }.
+ * response. `tlsIdentity` ({ key, cert }) makes it offer TLS; `path` makes it listen on that Unix
+ * socket instead of a port on 127.0.0.1. Resolves { port, received, sightings, close }.
  */
-async function startHostileServer({ script, tlsIdentity, authPluginName = 'mysql_native_password' }) {
+async function startHostileServer({ script, tlsIdentity, path: socketPath, authPluginName = 'mysql_native_password' }) {
   const received = []
   const handshakes = []
   const sockets = new Set()
@@ -83,9 +84,9 @@ async function startHostileServer({ script, tlsIdentity, authPluginName = 'mysql
       if (response) await script(peer, response)
     })().catch(() => socket.destroy())
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise((resolve) => (socketPath ? server.listen(socketPath, resolve) : server.listen(0, '127.0.0.1', resolve)))
   return {
-    port: server.address().port,
+    port: socketPath ? undefined : server.address().port,
     received,
     /** One entry per TLS handshake: { resumed } */
     handshakes,
