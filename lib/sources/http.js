@@ -110,7 +110,6 @@ module.exports = {
   statusError,
   requireSecureUrl,
   abortedError,
-  withDeadline,
   HTTP_OPTIONS,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_MAX_RESPONSE_BYTES,
