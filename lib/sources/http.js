@@ -53,7 +53,7 @@ function isLoopbackHost(hostname) {
 function requireSecureUrl(url, what, code = 'ERR_OIDC_INSECURE_TRANSPORT') {
   const { protocol, hostname } = url instanceof URL ? url : new URL(url)
   if (protocol === 'https:' || (protocol === 'http:' && isLoopbackHost(hostname))) return
-  throw pluginError(code, `${what} must be an https URL (plain http only to 127.0.0.1, [::1] or localhost), not ${protocol}//${hostname}`)
+  throw pluginError(code, `${what} must be an https URL (plain http only to 127.0.0.0/8, [::1] or localhost), not ${protocol}//${hostname}`)
 }
 
 /** What a source rejects with once `context.signal` aborted: the plugin's own timeout error, or ours. */
