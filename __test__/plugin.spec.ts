@@ -210,12 +210,16 @@ test('tokenFile errors name the path and are checked before reading', async (t) 
   t.is(await codeOf(authenticate(openidConnectAuthPlugin({ tokenFile: expired }))), 'ERR_OIDC_TOKEN_EXPIRED')
 })
 
-test('getToken gets the connection context, never the password', async (t) => {
+test('getToken gets the connection context and an AbortSignal, never the password', async (t) => {
   const token = await sign()
-  const seen: unknown[] = []
+  const seen: any[] = []
   const plugin = openidConnectAuthPlugin({ getToken: (context) => (seen.push(context), token) })
   await authenticate(plugin, secureConnection({ password: 'secret-password' }))
-  t.deepEqual(seen, [{ user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: localPath }])
+  t.is(seen.length, 1)
+  const { signal, ...connection } = seen[0]
+  t.deepEqual(connection, { user: 'alice', host: 'db.test', port: 3306, database: 'app', socketPath: localPath })
+  t.true(signal instanceof AbortSignal)
+  t.false(signal.aborted)
 })
 
 test('getToken results are cached until refreshBeforeExpirySeconds before exp', async (t) => {
@@ -297,12 +301,17 @@ test('options given as undefined take their defaults', async (t) => {
   t.is(await authenticate(plugin), token)
 })
 
-test('a hanging getToken times out, and the next authentication asks again', async (t) => {
+test('a hanging getToken times out and its signal aborts; once it gives up, the next authentication asks again', async (t) => {
   const token = await sign()
   let calls = 0
+  const signals: AbortSignal[] = []
   const plugin = openidConnectAuthPlugin({
     tokenTimeoutMs: 100,
-    getToken: () => (++calls === 1 ? new Promise<string>(() => {}) : token),
+    // the first call hangs until its signal aborts, as fetch(url, { signal }) does
+    getToken: ({ signal }) => {
+      signals.push(signal)
+      return ++calls === 1 ? new Promise<string>((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))) : token
+    },
   })
   // the plugin's timer does not hold the process open; a connecting socket does, this stands in for it
   const keepAlive = setInterval(() => {}, 1000)
@@ -310,7 +319,10 @@ test('a hanging getToken times out, and the next authentication asks again', asy
   const err = await t.throwsAsync(authenticate(plugin)) as any
   t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
   t.regex(err.message, /100 ms/)
+  t.true(signals[0].aborted)
+  t.is((signals[0].reason as any).oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
   t.is(await authenticate(plugin), token)
+  t.is(calls, 2)
 })
 
 test('the cleartext plugin sends the token then NUL from the same cache', async (t) => {

@@ -1,8 +1,9 @@
 // fromCommand with real child processes: this Node binary running small scripts with -e.
 import test from 'ava'
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 
 import { fromCommand } from '../main.js'
 
@@ -88,4 +89,101 @@ test('bad arguments fail at once', (t) => {
     () => fromCommand(node, [], { maxOutputBytes: 0 }),
   ]
   for (const make of bad) t.is((t.throws(make) as any).oidcCode, 'ERR_OIDC_INVALID_ARGUMENT')
+})
+
+/** True while `pid` runs (a zombie, exited and waiting to be reaped, has stopped running). */
+function running(pid: number) {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return process.platform !== 'linux'
+  }
+}
+
+async function stops(pid: number, ms = 2000) {
+  for (const end = Date.now() + ms; running(pid) && Date.now() < end; ) await new Promise((resolve) => setTimeout(resolve, 20))
+  return !running(pid)
+}
+
+/** A script that starts a background node process (its pid written to `pidFile`) with the given stdio. */
+function startsBackground(pidFile: string, stdio: string) {
+  return (
+    `const child = require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: ${stdio} });` +
+    `require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(child.pid)); child.unref();`
+  )
+}
+
+function killOnTeardown(t: any, pidFile: string) {
+  t.teardown(() => {
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL')
+    } catch {}
+  })
+}
+
+test('a program that prints the token and exits, leaving a process that holds stdout: done at its exit', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-command-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const pidFile = join(dir, 'background-pid')
+  killOnTeardown(t, pidFile)
+  // the background process inherits stdout, as a daemon a credential helper starts may
+  const script = `${startsBackground(pidFile, "['ignore', 'inherit', 'ignore']")} console.log(${JSON.stringify(TOKEN)})`
+  const started = performance.now()
+  const result = await fromCommand(node, ['-e', script], { timeoutMs: 3000 })({}).catch((err) => err.message)
+  t.is(result, TOKEN)
+  t.true(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`)
+})
+
+test.serial('at the timeout, the processes the program started are killed with it', async (t) => {
+  t.not(process.platform, 'win32', 'POSIX process groups')
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-command-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const pidFile = join(dir, 'background-pid')
+  killOnTeardown(t, pidFile)
+  const script = `${startsBackground(pidFile, "'ignore'")} setInterval(() => {}, 1000)`
+  // room for two Node start-ups on a busy machine before the timeout
+  const err = await failure(fromCommand(node, ['-e', script], { timeoutMs: 2000 })({}))
+  t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  t.true(await stops(Number(readFileSync(pidFile, 'utf8'))), 'the background process still runs')
+})
+
+test('context.signal stops the program and its processes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-command-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const pidFile = join(dir, 'background-pid')
+  killOnTeardown(t, pidFile)
+  const script = `${startsBackground(pidFile, "'ignore'")} setInterval(() => {}, 1000)`
+  const controller = new AbortController()
+  const pending = failure(fromCommand(node, ['-e', script], { timeoutMs: 5000 })({ signal: controller.signal } as any))
+  for (let i = 0; i < 250 && !existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  const abortedAt = performance.now()
+  controller.abort()
+  const err = await pending
+  t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  t.true(performance.now() - abortedAt < 2000, `went on for ${Math.round(performance.now() - abortedAt)} ms`)
+  t.true(await stops(Number(readFileSync(pidFile, 'utf8'))), 'the background process still runs')
+})
+
+test('options: own properties only; an unknown key or a wrong type is refused, naming the key', (t) => {
+  const cases: Array<[() => unknown, RegExp]> = [
+    [() => fromCommand(node, [], { timeoutMS: 1000 } as any), /unknown option "timeoutMS"/],
+    [() => fromCommand(node, [], { maxOutputBytes: 'x' } as any), /options\.maxOutputBytes must be an integer/],
+    [() => fromCommand(node, [], { timeoutMs: '5000' } as any), /options\.timeoutMs/],
+    [() => fromCommand(node, [], { cwd: 42 } as any), /options\.cwd/],
+    [() => fromCommand(node, [], { cwd: '' }), /options\.cwd/],
+    [() => fromCommand(node, [], { env: [] } as any), /options\.env/],
+    [() => fromCommand(node, [], 'fast' as any), /options must be an object/],
+  ]
+  for (const [make, message] of cases) {
+    const err = t.throws(make, undefined, String(message)) as any
+    t.is(err?.oidcCode, 'ERR_OIDC_INVALID_ARGUMENT', String(message))
+    t.regex(err?.message ?? '', message)
+  }
+  // an inherited cwd is not the caller's: the program runs where this process does
+  t.notThrows(() => fromCommand(node, [], Object.create({ cwd: 42 })))
 })

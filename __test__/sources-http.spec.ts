@@ -3,8 +3,12 @@
 // Serial: the sources read process.env, which these tests set and restore.
 import test, { type ExecutionContext } from 'ava'
 import http from 'node:http'
+import { createRequire } from 'node:module'
+import { performance } from 'node:perf_hooks'
 
 import { fromGcpMetadata, fromGitHubActions } from '../main.js'
+
+const { guardConnections } = createRequire(`${process.cwd()}/`)('./__test__/helpers/connect-guard.cjs')
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm9yZy9hcHAifQ.CANARYSIGNATUREvalue123'
 const REQUEST_TOKEN = 'runner-request-token-CANARY-8c1d'
@@ -127,4 +131,78 @@ test('options are checked at once', (t) => {
   t.is((t.throws(() => fromGcpMetadata({} as any)) as any).oidcCode, 'ERR_OIDC_INVALID_ARGUMENT')
   t.is((t.throws(() => fromGitHubActions({ audience: '' })) as any).oidcCode, 'ERR_OIDC_INVALID_ARGUMENT')
   t.is((t.throws(() => fromGitHubActions({ timeoutMs: -1 })) as any).oidcCode, 'ERR_OIDC_INVALID_ARGUMENT')
+})
+
+test.serial('GitHub Actions: the request token goes over https or plain http to loopback only; nothing else is connected to', async (t) => {
+  const guard = guardConnections()
+  t.teardown(guard.restore)
+  const { origin, seen } = await serve(t, (req, res) => githubRunner(res))
+  const { port } = new URL(origin)
+  // TEST-NET-1, a private address and a name: plain http off this machine, refused before any connection
+  for (const host of ['192.0.2.1', '10.0.0.1', 'runner.example.test', '127.0.0.1.example.test']) {
+    setEnv(t, { ACTIONS_ID_TOKEN_REQUEST_URL: `http://${host}:${port}/_apis/token`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN })
+    const err = await failure(fromGitHubActions({ audience: 'db' })({}))
+    t.is(err.oidcCode, 'ERR_OIDC_INSECURE_TRANSPORT', host)
+    t.regex(err.message, /https/)
+    t.false(err.message.includes('CANARY'))
+  }
+  t.deepEqual(guard.attempts, [])
+  t.is(seen.length, 0)
+  // loopback is this machine: allowed, and the guard does see fetch's connections
+  setEnv(t, { ACTIONS_ID_TOKEN_REQUEST_URL: `${origin}/_apis/token` })
+  t.is(await fromGitHubActions()({}), JWT)
+  t.deepEqual(guard.attempts, [`127.0.0.1:${port}`])
+})
+
+test.serial('GitHub Actions and GCP metadata: context.signal aborts the request', async (t) => {
+  let arrived = () => {}
+  let closed = 0
+  // never answers: only the source's own timeoutMs (5 s) or the signal ends the request
+  const { origin } = await serve(t, (req) => (req.socket.once('close', () => closed++), arrived()))
+  setEnv(t, {
+    ACTIONS_ID_TOKEN_REQUEST_URL: `${origin}/_apis/token`,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
+    GCE_METADATA_HOST: origin.replace('http://', ''),
+    GCE_METADATA_IP: undefined,
+  })
+  const sources = [fromGitHubActions({ timeoutMs: 5000 }), fromGcpMetadata({ audience: 'db', timeoutMs: 5000 })]
+  for (const [index, getToken] of sources.entries()) {
+    const controller = new AbortController()
+    const request = new Promise<void>((resolve) => (arrived = resolve))
+    const pending = failure(getToken({ signal: controller.signal } as any))
+    await request
+    const abortedAt = performance.now()
+    controller.abort()
+    const err = await pending
+    t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT', getToken.sourceKind)
+    t.true(performance.now() - abortedAt < 2000, `${getToken.sourceKind} went on for ${Math.round(performance.now() - abortedAt)} ms`)
+    // the connection is closed, not left to the server
+    for (let i = 0; i < 100 && closed <= index; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    t.is(closed, index + 1)
+  }
+  // a signal aborted before the call: nothing is asked
+  const before = new AbortController()
+  before.abort()
+  t.is((await failure(fromGitHubActions()({ signal: before.signal } as any))).oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+})
+
+test('options: own properties only; an unknown key or a wrong type is refused, naming the key', (t) => {
+  const cases: Array<[() => unknown, RegExp]> = [
+    [() => fromGitHubActions({ maxResponseBytes: 'x' } as any), /options\.maxResponseBytes must be an integer/],
+    [() => fromGitHubActions({ maxResponseBytes: 0 }), /maxResponseBytes/],
+    [() => fromGitHubActions({ maxResponseBytes: 1.5 }), /maxResponseBytes/],
+    [() => fromGitHubActions({ timeoutMS: 1000 } as any), /unknown option "timeoutMS"/],
+    [() => fromGitHubActions({ timeoutMs: 2 ** 31 }), /timeoutMs/],
+    [() => fromGitHubActions({ timeoutMs: NaN }), /timeoutMs/],
+    [() => fromGitHubActions('db' as any), /options must be an object/],
+    [() => fromGcpMetadata({ audience: 'db', maxResponseBytes: 'x' } as any), /maxResponseBytes/],
+    [() => fromGcpMetadata({ audience: 'db', timeoutMS: 1000 } as any), /unknown option "timeoutMS"/],
+    // an inherited audience is not the caller's
+    [() => fromGcpMetadata(Object.create({ audience: 'db' })), /audience is required/],
+  ]
+  for (const [make, message] of cases) {
+    const err = t.throws(make, undefined, String(message)) as any
+    t.is(err?.oidcCode, 'ERR_OIDC_INVALID_ARGUMENT', String(message))
+    t.regex(err?.message ?? '', message)
+  }
 })

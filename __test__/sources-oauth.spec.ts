@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import mysql from 'mysql2/promise'
@@ -16,6 +17,7 @@ import { startOidcProvider, startOidcServer, type OidcProvider } from '../test-s
 // lib/ internals are CommonJS without types: loaded from the package root (ava's working directory)
 const load = createRequire(`${process.cwd()}/`)
 const { cachedTokenSource } = load('./lib/token-sources.js')
+const { guardConnections } = load('./__test__/helpers/connect-guard.cjs')
 
 const CLIENT_SECRET = 'client-secret-CANARY-3f9a1c7e5b2d'
 const AUDIENCE = 'mysql-app'
@@ -156,4 +158,80 @@ test('end to end: mysql2 logs in to the embedded server with the provider’s ac
   t.teardown(() => connection.end())
   const [rows] = await connection.query('SELECT CURRENT_USER()')
   t.is((rows as any[])[0]['CURRENT_USER()'], 'db-client@%')
+})
+
+/** A provider on 127.0.0.1 that answers discovery with `tokenEndpoint` (given its own origin), and `onToken` for the rest. */
+async function discoveryServer(t: ExecutionContext, tokenEndpoint: (origin: string) => string, onToken: (req: http.IncomingMessage, res: http.ServerResponse) => void = () => {}) {
+  let origin = ''
+  const server = http.createServer((req, res) => {
+    if (req.url === '/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: origin, token_endpoint: tokenEndpoint(origin), jwks_uri: `${origin}/jwks` }))
+    } else {
+      onToken(req, res)
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
+  origin = `http://127.0.0.1:${(server.address() as any).port}`
+  return origin
+}
+
+test.serial('a loopback provider whose discovery names a plain-http token endpoint off this machine: refused before any connection', async (t) => {
+  const guard = guardConnections()
+  t.teardown(guard.restore)
+  for (const endpoint of ['http://192.0.2.1/token', 'http://token.example.test/oauth/token']) {
+    const issuer = await discoveryServer(t, () => endpoint)
+    const err: any = await fromOAuthClientCredentials({ issuer, clientId: 'c', clientSecret: CLIENT_SECRET })({}).catch((caught) => caught)
+    t.is(err.oidcCode, 'ERR_OIDC_INSECURE_TRANSPORT', endpoint)
+    t.true(err.message.includes(new URL(endpoint).hostname), err.message)
+    for (const text of [err.message, String(err.stack)]) t.false(text.includes('CANARY'))
+  }
+  // the discovery requests went to 127.0.0.1 (the guard sees fetch's connections), nothing elsewhere
+  t.true(guard.attempts.length > 0)
+  t.deepEqual(guard.attempts.filter((attempt: string) => !attempt.startsWith('127.0.0.1:')), [])
+})
+
+test('the issuer rule at set-up: https, or plain http to 127.0.0.0/8, [::1] or localhost', (t) => {
+  for (const issuer of ['http://127.0.0.2:8080', 'http://[::1]:8080', 'http://localhost:8080', 'https://login.example.test']) {
+    t.notThrows(() => fromOAuthClientCredentials({ issuer, clientId: 'c', clientSecret: 's' }), issuer)
+  }
+  for (const issuer of ['http://192.0.2.1', 'http://127.0.0.1.example.test', 'http://localhost.example.test', 'ftp://127.0.0.1']) {
+    const err = t.throws(() => fromOAuthClientCredentials({ issuer, clientId: 'c', clientSecret: 's' }), undefined, issuer) as any
+    t.is(err?.oidcCode, 'ERR_OIDC_INVALID_ARGUMENT', issuer)
+  }
+})
+
+test('context.signal aborts a grant the provider never answers', async (t) => {
+  let arrived = () => {}
+  let closed = false
+  const request = new Promise<void>((resolve) => (arrived = resolve))
+  // the token endpoint never answers: only the source's own timeoutMs (5 s) or the signal ends it
+  const issuer = await discoveryServer(t, (origin) => `${origin}/token`, (req) => (req.socket.once('close', () => (closed = true)), arrived()))
+  const controller = new AbortController()
+  const pending = fromOAuthClientCredentials({ issuer, clientId: 'c', clientSecret: CLIENT_SECRET, timeoutMs: 5000 })({ signal: controller.signal } as any).catch((err) => err)
+  await request
+  const abortedAt = performance.now()
+  controller.abort()
+  const err: any = await pending
+  t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  t.true(performance.now() - abortedAt < 2000, `went on for ${Math.round(performance.now() - abortedAt)} ms`)
+  for (let i = 0; i < 100 && !closed; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.true(closed, 'the connection to the provider was left open')
+})
+
+test('options: own properties only; an unknown key or a wrong type is refused, naming the key', (t) => {
+  const good = { issuer: 'https://login.example.test', clientId: 'c', clientSecret: 's' }
+  const cases: Array<[unknown, RegExp]> = [
+    [{ ...good, maxResponseBytes: 'x' }, /options\.maxResponseBytes must be an integer/],
+    [{ ...good, timeoutMS: 1000 }, /unknown option "timeoutMS"/],
+    [{ ...good, privateKey: 'pem text' }, /options\.privateKey must be an object/],
+    // an inherited secret is not the caller's
+    [Object.assign(Object.create({ clientSecret: 's' }), { issuer: good.issuer, clientId: 'c' }), /clientSecret or privateKey/],
+    [Object.assign(Object.create({ issuer: good.issuer }), { clientId: 'c', clientSecret: 's' }), /options\.issuer is required/],
+  ]
+  for (const [options, message] of cases) {
+    const err = t.throws(() => fromOAuthClientCredentials(options as any), undefined, String(message)) as any
+    t.is(err?.oidcCode, 'ERR_OIDC_INVALID_ARGUMENT', String(message))
+    t.regex(err?.message ?? '', message)
+  }
 })

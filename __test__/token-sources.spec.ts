@@ -146,9 +146,64 @@ test('the shared in-flight fetch holds no login: a login given up on can be coll
   await new Promise((resolve) => setTimeout(resolve, 10))
   gc()
   t.is(held.length, 1)
-  t.deepEqual(held[0], context)
+  const { signal, ...given } = held[0] as any
+  t.deepEqual(given, context)
+  t.true(signal instanceof AbortSignal)
   t.is(refs[0].deref(), undefined, "the login's context is still referenced")
   t.is(refs[1].deref(), undefined, 'the connection is still referenced')
   release(token)
   t.is(await joined, token)
+})
+
+/** The cache's timers do not hold the process open (a connecting socket does): this stands in for it. */
+function keepAlive(t: any) {
+  const timer = setInterval(() => {}, 1000)
+  t.teardown(() => clearInterval(timer))
+}
+
+test('a getToken that never settles is called once, however many logins time out; its signal aborts', async (t) => {
+  keepAlive(t)
+  const signals: AbortSignal[] = []
+  // ignores its signal, as a getToken written before context.signal existed does
+  const source = cachedTokenSource(({ signal }: { signal: AbortSignal }) => (signals.push(signal), new Promise(() => {})), { ...options, tokenTimeoutMs: 20 })
+  for (let i = 0; i < 25; i++) t.is(await codeOf(source(context)), 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  t.is(signals.length, 1)
+  t.true(signals[0]?.aborted)
+  t.is((signals[0]?.reason as any)?.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+})
+
+test('a login after a timed-out call that is still pending waits for that call, and gets its late token', async (t) => {
+  keepAlive(t)
+  const token = await sign()
+  let calls = 0
+  let release: (value: string) => void = () => {}
+  const source = cachedTokenSource(() => (calls++, new Promise<string>((resolve) => (release = resolve))), { ...options, tokenTimeoutMs: 50 })
+  t.is(await codeOf(source(context)), 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  const next = source(context)
+  release(token)
+  t.is(await next, token)
+  t.is(calls, 1)
+  t.is(source(context), token) // and it is cached
+})
+
+test('a tokenFile read is shared while it runs: concurrent logins, one read', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'token')
+  const token = await sign()
+  writeFileSync(file, token)
+  // counted where lib/token-sources.js opens files; only this test's file, as other tests run alongside
+  let opens = 0
+  const fsPromises = load('node:fs/promises')
+  const open = fsPromises.open
+  fsPromises.open = (...args: unknown[]) => (args[0] === file && opens++, open(...args))
+  t.teardown(() => (fsPromises.open = open))
+  const source = fileTokenSource(file, 10_000, 1000)
+  const tokens = await Promise.all(Array.from({ length: 8 }, () => source(context)))
+  t.deepEqual(tokens.map(String), Array(8).fill(token))
+  t.is(opens, 1)
+  // after it finished, a login reads afresh (a rotated file is picked up)
+  const rotated = await sign({ rotated: true })
+  writeFileSync(file, rotated)
+  t.is(String(await source(context)), rotated)
+  t.is(opens, 2)
 })

@@ -88,7 +88,9 @@ const tokenFile: TokenFileOptions = { ...shared, tokenFile: '/var/run/secrets/to
 const contextToken = (context: TokenContext): TokenValue =>
   `${context.user}@${context.host}:${context.port}/${context.database}${context.socketPath}`
 const getToken: GetTokenOptions = { ...shared, getToken: async (context) => contextToken(context) }
-const everySource: OpenidConnectPluginOptions[] = [staticToken, tokenFile, getToken, { getToken: contextToken }]
+// the signal that aborts when the login stops waiting, for the provider call
+const abortable: GetTokenOptions = { getToken: async ({ signal }) => (await fetch('https://idp.example/token', { signal })).text() }
+const everySource: OpenidConnectPluginOptions[] = [staticToken, tokenFile, getToken, abortable, { getToken: contextToken }]
 
 // the plugin against mysql2's typings
 const plugin: OpenidConnectAuthPlugin = openidConnectAuthPlugin(tokenFile)

@@ -8,6 +8,12 @@ export interface TokenContext {
   port?: number
   database?: string
   socketPath?: string
+  /**
+   * Aborts when the login stops waiting (`tokenTimeoutMs`): pass it on (`fetch(url, { signal })`) so the
+   * call ends too. Until a call settles, later logins for this context wait for it rather than call again.
+   * Always set when the plugin calls `getToken`; the built-in sources honour it.
+   */
+  signal?: AbortSignal
 }
 
 /** A token as a source may give it. */
@@ -46,7 +52,8 @@ export interface TokenFileOptions extends PluginOptionsBase {
 
 /** Returns a token, sync or async; cached per context and refreshed in the background before it expires. */
 export interface GetTokenOptions extends PluginOptionsBase {
-  getToken: (context: TokenContext) => TokenValue | Promise<TokenValue>
+  /** Called with the connection's context and, always, the `signal` that aborts when the login stops waiting. */
+  getToken: (context: TokenContext & { signal: AbortSignal }) => TokenValue | Promise<TokenValue>
   token?: never
   tokenFile?: never
 }

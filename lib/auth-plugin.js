@@ -10,42 +10,33 @@ const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
 const { checkPeer, own } = require('./transport.js')
 const { tidbFreshness } = require('./tidb.js')
 const { publishLogin } = require('./diagnostics.js')
+const { readOptions: readOwnOptions, MAX_TIMEOUT_MS } = require('./options.js')
 const { requireMysql2Internals, catchCommandErrors, answerWhenReady, whenRefused } = require('./mysql2-login.js')
 
 const DEFAULTS = { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, maxTokenBytes: 10_000 }
-// setTimeout fires at once for a delay past this, which would time every getToken out
-const MAX_TIMEOUT_MS = 2 ** 31 - 1
 const CORE_OPTIONS = ['capability', 'maxTokenBytes', 'clockSkewSeconds', 'validate']
 const SOURCES = ['token', 'tokenFile', 'getToken']
-const FLAGS = ['allowInsecureTransport', 'allowUnverifiedServer', 'cleartext']
-const KNOWN_OPTIONS = new Set([...CORE_OPTIONS, ...SOURCES, ...FLAGS, 'refreshBeforeExpirySeconds', 'tokenTimeoutMs'])
+const OPTIONS = {
+  // the core checks its own options
+  ...Object.fromEntries(CORE_OPTIONS.map((name) => [name, { type: 'any' }])),
+  token: { type: 'any', check: (value) => (typeof value === 'string' || value instanceof Uint8Array ? undefined : 'must be a string, Buffer or Uint8Array') },
+  tokenFile: { type: 'string' },
+  getToken: { type: 'function' },
+  allowInsecureTransport: { type: 'boolean' },
+  allowUnverifiedServer: { type: 'boolean' },
+  cleartext: { type: 'boolean' },
+  refreshBeforeExpirySeconds: { type: 'number', min: 0 },
+  tokenTimeoutMs: { type: 'number', min: 1, max: MAX_TIMEOUT_MS },
+}
 
 function invalid(message) {
   return pluginError('ERR_OIDC_INVALID_ARGUMENT', message)
 }
 
-function checkNumber(options, name, min, max = Infinity) {
-  const value = options[name]
-  if (value !== undefined && !(typeof value === 'number' && value >= min && value <= max)) {
-    throw invalid(`options.${name} must be a number from ${min} to ${max}`)
-  }
-}
-
-/** The caller's own options only (an inherited `allowInsecureTransport` must not count), undefined dropped. */
-function ownOptions(options) {
-  if (options === undefined || options === null) options = {}
-  if (typeof options !== 'object' || Array.isArray(options)) throw invalid('options must be an object')
-  const result = Object.create(null)
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw invalid(`unknown option ${JSON.stringify(key)}`)
-    if (options[key] !== undefined) result[key] = options[key]
-  }
-  return result
-}
-
 /** Checks the options once, at set-up, so a mistake fails there and not at the first connection. */
 function readOptions(options) {
-  const config = ownOptions(options)
+  // the caller's own options only (an inherited `allowInsecureTransport` must not count), each checked
+  const config = readOwnOptions(options, OPTIONS, 'options')
   const sources = SOURCES.filter((name) => config[name] !== undefined)
   if (sources.length > 1) throw invalid(`give one token source, not ${sources.join(' and ')}`)
   if (sources.length === 0) {
@@ -55,19 +46,7 @@ function readOptions(options) {
         'mysql2 would also send it to any built-in password plugin the server switches to)',
     )
   }
-  const { token, tokenFile, getToken } = config
-  if (token !== undefined && typeof token !== 'string' && !(token instanceof Uint8Array)) {
-    throw invalid('options.token must be a string, Buffer or Uint8Array')
-  }
-  if (tokenFile !== undefined && (typeof tokenFile !== 'string' || tokenFile === '')) {
-    throw invalid('options.tokenFile must be a non-empty path string')
-  }
-  if (getToken !== undefined && typeof getToken !== 'function') throw invalid('options.getToken must be a function')
-  for (const flag of FLAGS) {
-    if (config[flag] !== undefined && typeof config[flag] !== 'boolean') throw invalid(`options.${flag} must be true or false`)
-  }
-  checkNumber(config, 'refreshBeforeExpirySeconds', 0)
-  checkNumber(config, 'tokenTimeoutMs', 1, MAX_TIMEOUT_MS)
+  const { token } = config
   let core
   for (const name of CORE_OPTIONS) if (config[name] !== undefined) (core ??= {})[name] = config[name]
   try {
@@ -97,7 +76,7 @@ function checkToken(token, config) {
 
 function tokenSourceFor(config) {
   if (config.token !== undefined) return () => config.token
-  if (config.tokenFile !== undefined) return fileTokenSource(config.tokenFile, config.maxTokenBytes)
+  if (config.tokenFile !== undefined) return fileTokenSource(config.tokenFile, config.maxTokenBytes, config.tokenTimeoutMs)
   const { refreshBeforeExpirySeconds, tokenTimeoutMs } = config
   const accept = (token) => checkToken(token, config)
   return cachedTokenSource(config.getToken, { refreshBeforeExpirySeconds, tokenTimeoutMs, accept, sourceKind: 'getToken' })

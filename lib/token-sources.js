@@ -40,52 +40,74 @@ async function readAtMost(handle, max, sizeHint) {
   return buffer.subarray(0, length)
 }
 
-/** The token from a file, read afresh each time so a rotated file is picked up. */
-function fileTokenSource(path, maxTokenBytes) {
+// tokenFile reads in flight, by path and limit, shared by every source: a read on a hung mount (a
+// stuck NFS or FUSE server) never returns and holds a libuv thread, so there is one, not one per login
+const pendingReads = new Map()
+
+/** Reads the token file once: stat, open, read, close. */
+async function readTokenFile(path, limit, named, maxTokenBytes) {
+  let handle
+  try {
+    // stat never blocks, whatever the file is: a FIFO is refused before anything opens it
+    refuseUnlessRegular(await fs.stat(path), named)
+    handle = await fs.open(path, OPEN_FLAGS)
+    const stat = await handle.stat()
+    refuseUnlessRegular(stat, named) // the path may have been swapped since the first stat
+    if (stat.size > limit) throw tooLarge(named, maxTokenBytes)
+    // the size may be stale (a file still being written, a /proc file): one byte more tells
+    const token = await readAtMost(handle, limit + 1, stat.size)
+    if (token.length > limit) throw tooLarge(named, maxTokenBytes)
+    return token
+  } catch (err) {
+    throw err.oidcCode
+      ? err
+      : pluginError('ERR_OIDC_TOKEN_SOURCE', `cannot read ${named} (${err.code || 'error'}): check the path and its permissions`)
+  } finally {
+    await handle?.close()
+  }
+}
+
+/**
+ * The token from a file, read afresh for each login so a rotated file is picked up. A login waits
+ * `timeoutMs` at most; one that comes while a read of the file is still running shares it.
+ */
+function fileTokenSource(path, maxTokenBytes, timeoutMs = 10_000) {
   const limit = maxTokenBytes + LINE_ENDING_ALLOWANCE
   // the path as the user wrote it: JSON.stringify would double a Windows path's backslashes
   const named = `tokenFile "${path}"`
+  const key = JSON.stringify([path, limit])
   return async () => {
     const started = performance.now()
-    let handle
+    let read = pendingReads.get(key)
+    if (!read) {
+      read = readTokenFile(path, limit, named, maxTokenBytes)
+      pendingReads.set(key, read)
+      const forget = () => pendingReads.get(key) === read && pendingReads.delete(key)
+      read.then(forget, forget)
+    }
     try {
-      // stat never blocks, whatever the file is: a FIFO is refused before anything opens it
-      refuseUnlessRegular(await fs.stat(path), named)
-      handle = await fs.open(path, OPEN_FLAGS)
-      const stat = await handle.stat()
-      refuseUnlessRegular(stat, named) // the path may have been swapped since the first stat
-      if (stat.size > limit) throw tooLarge(named, maxTokenBytes)
-      // the size may be stale (a file still being written, a /proc file): one byte more tells
-      const token = await readAtMost(handle, limit + 1, stat.size)
-      if (token.length > limit) throw tooLarge(named, maxTokenBytes)
+      const token = await withTimeout(read, timeoutMs, named)
       publishToken({ event: 'fetched', source: 'tokenFile', background: false, durationMs: performance.now() - started })
       return token
-    } catch (err) {
-      const error = err.oidcCode
-        ? err
-        : pluginError(
-            'ERR_OIDC_TOKEN_SOURCE',
-            `cannot read ${named} (${err.code || 'error'}): check the path and its permissions`,
-          )
+    } catch (error) {
       publishToken({ event: 'failed', source: 'tokenFile', background: false, durationMs: performance.now() - started, code: error.oidcCode })
       throw error
-    } finally {
-      await handle?.close()
     }
   }
 }
 
-/** Rejects after `ms` unless `promise` settles first; the timer never keeps the process alive. */
-function withTimeout(promise, ms, sourceKind) {
+/**
+ * Rejects after `ms` unless `promise` settles first, calling `onTimeout(error)` then; the timer never
+ * keeps the process alive.
+ */
+function withTimeout(promise, ms, sourceKind, onTimeout) {
   let timer
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          pluginError('ERR_OIDC_TOKEN_SOURCE_TIMEOUT', `${sourceKind} did not answer within ${ms} ms (tokenTimeoutMs)`),
-        ),
-      ms,
-    )
+    timer = setTimeout(() => {
+      const error = pluginError('ERR_OIDC_TOKEN_SOURCE_TIMEOUT', `${sourceKind} did not answer within ${ms} ms (tokenTimeoutMs)`)
+      onTimeout?.(error)
+      reject(error)
+    }, ms)
     timer.unref?.()
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
@@ -120,10 +142,26 @@ function cachedTokenSource(getToken, options) {
   const refreshWindowMs = refreshBeforeExpirySeconds * 1000
   const entries = new Map()
 
+  // The getToken call running for an entry, kept until it settles: a login that timed out aborts its
+  // context.signal, and later logins wait for that call rather than pile up new ones beside it.
+  const callFor = (entry) => {
+    if (entry.call) return entry.call
+    const controller = new AbortController()
+    const context = Object.freeze({ ...entry.context, signal: controller.signal })
+    const call = { controller, promise: new Promise((resolve) => resolve(getToken(context))) }
+    const done = () => {
+      if (entry.call === call) entry.call = null
+    }
+    call.promise.then(done, done)
+    entry.call = call
+    return call
+  }
+
   const fetchOnce = async (entry) => {
+    const call = callFor(entry)
     let token
     try {
-      token = await withTimeout(new Promise((resolve) => resolve(getToken(entry.context))), tokenTimeoutMs, sourceKind)
+      token = await withTimeout(call.promise, tokenTimeoutMs, sourceKind, (error) => call.controller.abort(error))
     } catch (err) {
       throw err?.oidcCode ? err : pluginError('ERR_OIDC_TOKEN_SOURCE', `${sourceKind} failed (see error.cause)`, err)
     }
@@ -167,7 +205,7 @@ function cachedTokenSource(getToken, options) {
     if (!entry) {
       if (entries.size >= MAX_CACHED_CONTEXTS) entries.delete(entries.keys().next().value)
       const own = Object.freeze({ user, host, port, database, socketPath })
-      entry = { context: own, cached: null, inFlight: null, failures: 0, retryAt: 0 }
+      entry = { context: own, cached: null, inFlight: null, call: null, failures: 0, retryAt: 0 }
       entries.set(key, entry)
     }
     const now = Date.now()

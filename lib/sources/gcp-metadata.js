@@ -3,12 +3,17 @@
 // Google Cloud's metadata server (Compute Engine, GKE, Cloud Run, Cloud Functions) signs an ID token
 // for the attached service account. GCE_METADATA_HOST (or GCE_METADATA_IP) points elsewhere, as in
 // Google's own libraries (an emulator, a proxy).
+// The one source exempt from the https rule (requireSecureUrl): the metadata server speaks plain http
+// on a link-local address only, and is sent no secret.
 const { pluginError } = require('../errors.js')
-const { request, statusError, checkTimeout } = require('./http.js')
+const { readOptions } = require('../options.js')
+const { request, statusError, HTTP_OPTIONS } = require('./http.js')
 
 const DEFAULT_HOST = 'metadata.google.internal'
 const IDENTITY_PATH = '/computeMetadata/v1/instance/service-accounts/default/identity'
 const WHAT = 'the GCP metadata server'
+// audience: the `aud` the database expects
+const OPTIONS = { ...HTTP_OPTIONS, audience: { type: 'string', required: true } }
 
 function metadataOrigin() {
   const host = process.env.GCE_METADATA_IP || process.env.GCE_METADATA_HOST || DEFAULT_HOST
@@ -16,12 +21,9 @@ function metadataOrigin() {
 }
 
 /** `getToken` for a Google Cloud workload: `fromGcpMetadata({ audience: 'my-database' })`. */
-function fromGcpMetadata({ audience, timeoutMs, maxResponseBytes } = {}) {
-  if (typeof audience !== 'string' || audience === '') {
-    throw pluginError('ERR_OIDC_INVALID_ARGUMENT', 'fromGcpMetadata: audience must be a non-empty string (the `aud` the database expects)')
-  }
-  const timeout = checkTimeout(timeoutMs, 'fromGcpMetadata')
-  const getToken = async () => {
+function fromGcpMetadata(options) {
+  const { audience, timeoutMs, maxResponseBytes } = readOptions(options, OPTIONS, 'fromGcpMetadata: options')
+  const getToken = async (context) => {
     let url
     try {
       url = new URL(IDENTITY_PATH, metadataOrigin())
@@ -33,9 +35,10 @@ function fromGcpMetadata({ audience, timeoutMs, maxResponseBytes } = {}) {
     url.searchParams.set('format', 'full')
     const response = await request(url, {
       headers: { 'metadata-flavor': 'Google' },
-      timeoutMs: timeout,
+      timeoutMs,
       maxBytes: maxResponseBytes,
       what: WHAT,
+      signal: context?.signal,
     })
     if (response.status !== 200) throw statusError(response.status, WHAT)
     // the real server says who it is; anything else on that address is not asked twice

@@ -2,7 +2,10 @@
 
 // Node's fetch, with a deadline and a bounded body, for the HTTP token sources. Errors name the
 // endpoint's origin and the status, never a header, the body or the query (which may hold an audience).
+const { BlockList, isIP } = require('node:net')
+
 const { pluginError } = require('../errors.js')
+const { MAX_TIMEOUT_MS } = require('../options.js')
 
 const DEFAULT_TIMEOUT_MS = 10_000
 // A token endpoint's answer: a JWT and a little JSON around it. Anything bigger is not read.
@@ -30,9 +33,39 @@ async function readBounded(response, maxBytes, what) {
   return Buffer.concat(chunks, length)
 }
 
+// 127.0.0.0/8 and ::1: traffic that never leaves the machine
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+
+function isLoopbackHost(hostname) {
+  if (hostname === 'localhost') return true
+  const address = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
+  const family = isIP(address)
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6')
+}
+
+/**
+ * The rule for every URL a source sends a secret to (a client secret, a signed assertion, a runner's
+ * request token): https, or plain http to a loopback address only (127.0.0.0/8, [::1], localhost).
+ * Checked before anything connects; throws `code` otherwise.
+ */
+function requireSecureUrl(url, what, code = 'ERR_OIDC_INSECURE_TRANSPORT') {
+  const { protocol, hostname } = url instanceof URL ? url : new URL(url)
+  if (protocol === 'https:' || (protocol === 'http:' && isLoopbackHost(hostname))) return
+  throw pluginError(code, `${what} must be an https URL (plain http only to 127.0.0.0/8, [::1] or localhost), not ${protocol}//${hostname}`)
+}
+
+/** What a source rejects with once `context.signal` aborted: the plugin's own timeout error, or ours. */
+function abortedError(signal, what) {
+  if (signal.reason?.oidcCode) return signal.reason
+  return pluginError('ERR_OIDC_TOKEN_SOURCE_TIMEOUT', `${what}: the call was cancelled (context.signal aborted)`)
+}
+
 /** Maps fetch's failures (abort, refused connection, DNS) to our codes, without the request's details. */
-function requestError(err, what, timeoutMs) {
+function requestError(err, what, timeoutMs, callerSignal) {
   if (err?.oidcCode) return err
+  if (callerSignal?.aborted) return abortedError(callerSignal, what)
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
     return pluginError('ERR_OIDC_TOKEN_SOURCE_TIMEOUT', `${what} did not answer within ${timeoutMs} ms`)
   }
@@ -44,14 +77,19 @@ function requestError(err, what, timeoutMs) {
  * One request: `{ status, headers, body }` with the whole body as a Buffer, or an ERR_OIDC_* error.
  * Redirects are not followed: no token endpoint needs one, and a redirect must not carry a secret header.
  */
-async function request(url, { method = 'GET', headers, body, timeoutMs = DEFAULT_TIMEOUT_MS, maxBytes = DEFAULT_MAX_RESPONSE_BYTES, what }) {
-  const signal = AbortSignal.timeout(timeoutMs)
+async function request(url, { method = 'GET', headers, body, timeoutMs = DEFAULT_TIMEOUT_MS, maxBytes = DEFAULT_MAX_RESPONSE_BYTES, what, signal }) {
   try {
-    const response = await fetch(url, { method, headers, body, signal, redirect: 'manual' })
+    const response = await fetch(url, { method, headers, body, signal: withDeadline(signal, timeoutMs), redirect: 'manual' })
     return { status: response.status, headers: response.headers, body: await readBounded(response, maxBytes, what) }
   } catch (err) {
-    throw requestError(err, what, timeoutMs)
+    throw requestError(err, what, timeoutMs, signal)
   }
+}
+
+/** A signal that aborts at `timeoutMs` or with the caller's `signal`, whichever comes first. */
+function withDeadline(signal, timeoutMs) {
+  const deadline = AbortSignal.timeout(timeoutMs)
+  return signal ? AbortSignal.any([signal, deadline]) : deadline
 }
 
 /** The non-2xx answer as an error: the status only, since a body may echo what was sent. */
@@ -59,12 +97,20 @@ function statusError(status, what, hint = '') {
   return pluginError('ERR_OIDC_TOKEN_SOURCE', `${what} answered HTTP ${status}${hint ? `: ${hint}` : ''}`)
 }
 
-/** Checks a timeout option given to a source. */
-function checkTimeout(value, name) {
-  if (value !== undefined && !(Number.isFinite(value) && value >= 1)) {
-    throw pluginError('ERR_OIDC_INVALID_ARGUMENT', `${name}: timeoutMs must be a finite number, 1 or more`)
-  }
-  return value ?? DEFAULT_TIMEOUT_MS
+// The options every HTTP source takes, for lib/options.js
+const HTTP_OPTIONS = {
+  timeoutMs: { type: 'number', min: 1, max: MAX_TIMEOUT_MS, default: DEFAULT_TIMEOUT_MS },
+  maxResponseBytes: { type: 'number', integer: true, min: 1, default: DEFAULT_MAX_RESPONSE_BYTES },
 }
 
-module.exports = { request, readBounded, requestError, statusError, checkTimeout, DEFAULT_MAX_RESPONSE_BYTES }
+module.exports = {
+  request,
+  readBounded,
+  requestError,
+  statusError,
+  requireSecureUrl,
+  abortedError,
+  HTTP_OPTIONS,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_MAX_RESPONSE_BYTES,
+}

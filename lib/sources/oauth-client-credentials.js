@@ -2,13 +2,27 @@
 
 // The OAuth 2.0 client-credentials grant against any OpenID provider, found through discovery, with
 // openid-client (an optional peer dependency, loaded at the first token).
+const { AsyncLocalStorage } = require('node:async_hooks')
+
 const { pluginError } = require('../errors.js')
-const { readBounded, requestError, checkTimeout, DEFAULT_MAX_RESPONSE_BYTES } = require('./http.js')
+const { readOptions } = require('../options.js')
+const { readBounded, requestError, requireSecureUrl, abortedError, HTTP_OPTIONS } = require('./http.js')
 
 const NAME = 'fromOAuthClientCredentials'
 const WHAT = 'the OpenID provider'
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
 const DESCRIPTION_CHARS = 200
+
+const OPTIONS = {
+  ...HTTP_OPTIONS,
+  issuer: { type: 'string', required: true, check: checkIssuer },
+  clientId: { type: 'string', required: true },
+  clientSecret: { type: 'string' },
+  // a CryptoKey, or { key, kid }
+  privateKey: { type: 'object' },
+  scope: { type: 'any', check: (value) => (typeof value === 'string' ? undefined : 'must be a string') },
+  resource: { type: 'any', check: checkResource },
+  use: { oneOf: ['access_token', 'id_token'], default: 'access_token' },
+}
 
 function invalid(message) {
   return pluginError('ERR_OIDC_INVALID_ARGUMENT', `${NAME}: ${message}`)
@@ -22,17 +36,20 @@ function checkInstalled() {
   }
 }
 
-/** The issuer as a URL: https, or http on loopback only (a provider on this machine, for development). */
-function issuerUrl(issuer) {
+/** The issuer: a URL, https or http on loopback only (a provider on this machine, for development). */
+function checkIssuer(issuer) {
   let url
   try {
     url = new URL(issuer)
   } catch {
-    throw invalid('issuer must be the provider URL, e.g. https://login.example.com/realms/app')
+    return 'must be the provider URL, e.g. https://login.example.com/realms/app'
   }
-  const loopback = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)
-  if (url.protocol !== 'https:' && !loopback) throw invalid('issuer must be an https URL (plain http only on 127.0.0.1, [::1] or localhost)')
-  return { url, loopback }
+  requireSecureUrl(url, `${NAME}: options.issuer`, 'ERR_OIDC_INVALID_ARGUMENT')
+}
+
+function checkResource(resource) {
+  const values = [resource].flat()
+  if (!values.every((value) => typeof value === 'string' && value !== '')) return 'must be a URI string or an array of them'
 }
 
 /** openid-client's failures without their causes (which hold the request and response). */
@@ -62,23 +79,21 @@ function grantError(err, timeoutMs) {
  * clientSecret, scope })`. Sends the access token (a JWT, as providers issue for a resource) or, with
  * `use: 'id_token'`, the ID token when the provider returns one.
  */
-function fromOAuthClientCredentials(options = {}) {
-  const { issuer, clientId, clientSecret, privateKey, scope, resource, use = 'access_token', timeoutMs } = options
-  const { maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES } = options
-  const { url, loopback } = issuerUrl(issuer)
-  if (typeof clientId !== 'string' || clientId === '') throw invalid('clientId must be a non-empty string')
+function fromOAuthClientCredentials(options) {
+  const config = readOptions(options, OPTIONS, `${NAME}: options`)
+  const { issuer, clientId, clientSecret, privateKey, scope, use, timeoutMs, maxResponseBytes } = config
   if ((clientSecret === undefined) === (privateKey === undefined)) throw invalid('give clientSecret or privateKey (one of them)')
-  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) throw invalid('clientSecret must be a non-empty string')
-  if (privateKey !== undefined && (privateKey === null || typeof privateKey !== 'object')) throw invalid('privateKey must be a CryptoKey or { key, kid }')
-  if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string')
-  const resources = resource === undefined ? [] : [resource].flat()
-  if (!resources.every((value) => typeof value === 'string' && value !== '')) throw invalid('resource must be a URI string or an array of them')
-  if (use !== 'access_token' && use !== 'id_token') throw invalid("use must be 'access_token' or 'id_token'")
-  const timeout = checkTimeout(timeoutMs, NAME)
+  const resources = config.resource === undefined ? [] : [config.resource].flat()
+  const url = new URL(issuer)
   checkInstalled()
 
+  // the calling getToken's context.signal, seen by the fetches openid-client makes for it
+  const callSignal = new AsyncLocalStorage()
   const boundedFetch = async (target, init) => {
-    const response = await fetch(target, init)
+    // every endpoint, also those the discovery document names, gets the secret or the signed assertion
+    requireSecureUrl(new URL(target), `${NAME}: ${WHAT}'s endpoint`)
+    const signal = callSignal.getStore()
+    const response = await fetch(target, signal ? { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal } : init)
     const body = await readBounded(response, maxResponseBytes, WHAT)
     return new Response(body.length === 0 ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers })
   }
@@ -87,19 +102,25 @@ function fromOAuthClientCredentials(options = {}) {
     const authentication = clientSecret !== undefined ? client.ClientSecretBasic(clientSecret) : client.PrivateKeyJwt(privateKey)
     return client.discovery(url, clientId, undefined, authentication, {
       [client.customFetch]: boundedFetch,
-      timeout: timeout / 1000,
-      execute: loopback ? [client.allowInsecureRequests] : [],
+      timeout: timeoutMs / 1000,
+      // openid-client's own https rule; boundedFetch applies ours (http to loopback only) to every request
+      execute: url.protocol === 'http:' ? [client.allowInsecureRequests] : [],
     })
   }
 
-  const getToken = async () => {
+  const getToken = (context) => {
+    const signal = context?.signal
+    if (signal?.aborted) return Promise.reject(abortedError(signal, NAME))
+    return callSignal.run(signal, () => grant(signal))
+  }
+  const grant = async (signal) => {
     let tokens
     try {
       const client = await import('openid-client')
       configuration ??= discover(client)
-      let config
+      let provider
       try {
-        config = await configuration
+        provider = await configuration
       } catch (err) {
         configuration = null
         throw err
@@ -107,9 +128,9 @@ function fromOAuthClientCredentials(options = {}) {
       const parameters = new URLSearchParams()
       if (scope !== undefined) parameters.set('scope', scope)
       for (const value of resources) parameters.append('resource', value)
-      tokens = await client.clientCredentialsGrant(config, parameters)
+      tokens = await client.clientCredentialsGrant(provider, parameters)
     } catch (err) {
-      throw grantError(err, timeout)
+      throw signal?.aborted ? abortedError(signal, NAME) : grantError(err, timeoutMs)
     }
     const token = tokens[use]
     if (typeof token !== 'string' || token === '') {
