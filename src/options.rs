@@ -42,7 +42,9 @@ impl OptionName {
   }
 
   fn named(name: &str) -> Option<OptionName> {
-    OptionName::ALL.into_iter().find(|option| option.name() == name)
+    OptionName::ALL
+      .into_iter()
+      .find(|option| option.name() == name)
   }
 }
 

@@ -63,7 +63,10 @@ impl AuthResponder {
   }
 
   /// The `authentication_openid_connect_client` response (as `openidConnectAuthResponse`) and claims.
-  #[napi(ts_args_type = "token: string | Uint8Array", ts_return_type = "LoginAnswer")]
+  #[napi(
+    ts_args_type = "token: string | Uint8Array",
+    ts_return_type = "LoginAnswer"
+  )]
   pub fn openid_connect<'env>(
     &self,
     env: &'env Env,
@@ -73,7 +76,10 @@ impl AuthResponder {
   }
 
   /// The `mysql_clear_password` response (as `clearPasswordAuthResponse`) and claims.
-  #[napi(ts_args_type = "token: string | Uint8Array", ts_return_type = "LoginAnswer")]
+  #[napi(
+    ts_args_type = "token: string | Uint8Array",
+    ts_return_type = "LoginAnswer"
+  )]
   pub fn clear_password<'env>(
     &self,
     env: &'env Env,
@@ -96,7 +102,11 @@ impl AuthResponder {
     let claims = checked.claims;
     let build = || -> napi::Result<Object<'env>> {
       let mut answer = Object::new(env)?;
-      let mut properties = vec![value_property(env, "response", &buffer_copy(env, &response)?)?];
+      let mut properties = vec![value_property(
+        env,
+        "response",
+        &buffer_copy(env, &response)?,
+      )?];
       properties.extend(claim_properties(env, claims.as_ref())?);
       answer.define_properties(&properties)?;
       Ok(answer)

@@ -67,7 +67,13 @@ fn finds_the_certificate_in_a_bare_session_as_node_20_returns_it() {
 fn finds_it_after_the_header_of_node_22_and_later_whatever_the_server_name() {
   let certificate = certificate();
   // a name with bytes that look like DER (a '0' is 0x30, a SEQUENCE tag) changes nothing
-  for name in [&b""[..], b"localhost", b"127.0.0.1", b"db0.example.test", &[b'0'; 253]] {
+  for name in [
+    &b""[..],
+    b"localhost",
+    b"127.0.0.1",
+    b"db0.example.test",
+    &[b'0'; 253],
+  ] {
     let wrapped = [node_header(name), session(Some(&certificate))].concat();
     assert_eq!(
       certificate_of_session(&wrapped),
@@ -82,7 +88,11 @@ fn anything_else_is_no_certificate() {
   let certificate = certificate();
   let whole = session(Some(&certificate));
   let wrapped = [node_header(b"localhost"), whole.clone()].concat();
-  let another_format = [b"\0nodejs:tls:session:2\0\0\x09localhost".to_vec(), whole.clone()].concat();
+  let another_format = [
+    b"\0nodejs:tls:session:2\0\0\x09localhost".to_vec(),
+    whole.clone(),
+  ]
+  .concat();
   let mut trailing = whole.clone();
   trailing.push(0);
   let mut indefinite = whole.clone();
@@ -98,8 +108,14 @@ fn anything_else_is_no_certificate() {
     ("a peer field with two elements", two_in_one),
     ("a truncated session", whole[..whole.len() - 1].to_vec()),
     ("a truncated header", wrapped[..25].to_vec()),
-    ("a length past the end", vec![SEQUENCE, 0x84, 0xff, 0xff, 0xff, 0xff]),
-    ("too many length bytes", vec![SEQUENCE, 0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+    (
+      "a length past the end",
+      vec![SEQUENCE, 0x84, 0xff, 0xff, 0xff, 0xff],
+    ),
+    (
+      "too many length bytes",
+      vec![SEQUENCE, 0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ),
   ] {
     assert_eq!(certificate_of_session(&bytes), None, "{what}");
   }

@@ -363,7 +363,10 @@ fn a_login_check_reads_the_claims_it_acts_on_from_the_same_parse() {
     })
   );
   // claims of another type are not strings to act on; a missing email is said as such
-  let odd = jwt(r#"{"alg":"RS256"}"#, r#"{"iss":1,"sub":["a"],"email":null}"#);
+  let odd = jwt(
+    r#"{"alg":"RS256"}"#,
+    r#"{"iss":1,"sub":["a"],"email":null}"#,
+  );
   let claims = check_login_token(odd.as_bytes(), &TokenRules::default(), NOW)
     .expect("passes")
     .claims;
