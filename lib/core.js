@@ -1,7 +1,8 @@
 'use strict'
 
-// The native functions as the package exports them: every error they throw is an OidcError, with
-// `oidcCode` like the plugin's, and the plugin named once in the message.
+// The native functions as the package exports them, and the plugin's own (AuthResponder, the TLS
+// session reader): every error they throw is an OidcError, with `oidcCode` like the plugin's, and the
+// plugin named once in the message.
 const binding = require('./binding.js')
 const { PLUGIN_NAME, asPluginError } = require('./errors.js')
 
