@@ -125,6 +125,9 @@ test('the option names have one source: the core\'s list is the declared AuthRes
   const plugin = ['PluginOptionsBase', 'StaticTokenOptions', 'TokenFileOptions', 'GetTokenOptions'].flatMap((name) => declared('lib/auth-plugin.d.ts', name))
   t.true(plugin.length >= 8)
   // a key given as undefined is checked for being known, and nothing else
+  // and the plugin accepts exactly what is declared: no option known to it is missing from the typings
+  const { KNOWN_OPTIONS } = requireFromRoot('./lib/auth-plugin.js')
+  t.deepEqual([...KNOWN_OPTIONS].sort(), [...new Set([...core, ...plugin])].sort())
   const source = (key: string) => (key === 'getToken' ? { token: jwt({}) } : { getToken: () => jwt({}) })
   for (const key of [...core, ...plugin]) t.notThrows(() => authPlugins({ ...source(key), [key]: undefined }), key)
   t.is((t.throws(() => authPlugins({ token: 'a.b.c', validate: false, cleartxt: true })) as any).oidcCode, 'ERR_OIDC_INVALID_ARGUMENT')

@@ -185,4 +185,5 @@ function authPlugins(options) {
   return plugins
 }
 
-module.exports = { openidConnectAuthPlugin, authPlugins }
+// KNOWN_OPTIONS for the test that holds it to the typings (main.js exports only the plugins)
+module.exports = { openidConnectAuthPlugin, authPlugins, KNOWN_OPTIONS }
