@@ -9,6 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Checks tokens against options given once, and builds the login's response with the token's
+ * claims in one call. The constructor throws `ERR_OIDC_INVALID_ARGUMENT` for a bad option, as
+ * `openidConnectAuthResponse` would.
+ */
+export declare class AuthResponder {
+  constructor(options?: AuthResponseOptions)
+  /** The names of the options (`AuthResponseOptions`' keys), from the list the check uses. */
+  static optionNames(): Array<keyof AuthResponseOptions>
+  /** The `authentication_openid_connect_client` response (as `openidConnectAuthResponse`) and claims. */
+  openidConnect(token: string | Uint8Array): LoginAnswer
+  /** The `mysql_clear_password` response (as `clearPasswordAuthResponse`) and claims. */
+  clearPassword(token: string | Uint8Array): LoginAnswer
+}
+
 /** Options of `openidConnectAuthResponse`. */
 export interface AuthResponseOptions {
   /**
@@ -37,6 +52,14 @@ export interface AuthResponseOptions {
 }
 
 /**
+ * The DER of the server certificate recorded in a TLS session, as `tlsSocket.getSession()` returns
+ * it (Node 20's bare SSL_SESSION, or Node 22 and later's with a header of Node's own), or `null`
+ * when the bytes hold none or are not a session. For the peer check on resumed sessions, where
+ * Node has no copy of the certificate left.
+ */
+export declare function certificateOfTlsSession(session: Uint8Array | undefined): Buffer | null
+
+/**
  * Builds the `mysql_clear_password` response that TiDB's `tidb_auth_token` expects: the token, then
  * a NUL byte. The token and options pass the same rules as in `openidConnectAuthResponse`;
  * `capability` is not used. Send it only over TLS: the token travels as it is.
@@ -62,6 +85,26 @@ export interface IdTokenInfo {
  * and `claims` (and of the objects inside them).
  */
 export declare function inspectIdToken(token: string | Uint8Array): IdTokenInfo
+
+/**
+ * What `AuthResponder` returns for a token that passed. Every key is an own property of the object
+ * (`undefined` or `null` when the token has no such claim), so nothing on `Object.prototype` can
+ * stand in for a claim.
+ */
+export interface LoginAnswer {
+  /** The bytes to send in the server's plugin's framing. */
+  response: Buffer
+  /** `exp` in milliseconds since 1970, or `null` (no `exp`, or `validate: false`). */
+  expiresAt: number | null
+  /** `iat` in milliseconds since 1970, or `null`. */
+  issuedAt: number | null
+  /** `iss` when it is a string. */
+  iss: string | undefined
+  /** `sub` when it is a string. */
+  sub: string | undefined
+  /** Whether `email` is a string (TiDB requires one); `null` when `validate: false` read no claims. */
+  hasEmail: boolean | null
+}
 
 /**
  * Builds the auth-switch response that `authentication_openid_connect_client` sends: the

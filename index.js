@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AuthResponder = nativeBinding.AuthResponder
+module.exports.certificateOfTlsSession = nativeBinding.certificateOfTlsSession
 module.exports.clearPasswordAuthResponse = nativeBinding.clearPasswordAuthResponse
 module.exports.inspectIdToken = nativeBinding.inspectIdToken
 module.exports.openidConnectAuthResponse = nativeBinding.openidConnectAuthResponse

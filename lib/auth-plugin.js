@@ -1,20 +1,16 @@
 'use strict'
 
-const {
-  openidConnectAuthResponse,
-  clearPasswordAuthResponse,
-  inspectIdToken,
-} = require('./core.js')
+const { AUTH_RESPONSE_OPTIONS } = require('./core.js')
 const { PLUGIN_NAME, pluginError, asPluginError } = require('./errors.js')
 const { fileTokenSource, cachedTokenSource } = require('./token-sources.js')
 const { checkPeer, own } = require('./transport.js')
-const { tidbFreshness } = require('./tidb.js')
+const { loginAnswers } = require('./login-answers.js')
 const { publishLogin } = require('./diagnostics.js')
 const { readOptions: readOwnOptions, MAX_TIMEOUT_MS } = require('./options.js')
 const { requireMysql2Internals, catchCommandErrors, answerWhenReady, whenRefused } = require('./mysql2-login.js')
 
 const DEFAULTS = { refreshBeforeExpirySeconds: 60, tokenTimeoutMs: 10_000, maxTokenBytes: 10_000 }
-const CORE_OPTIONS = ['capability', 'maxTokenBytes', 'clockSkewSeconds', 'validate']
+const CORE_OPTIONS = AUTH_RESPONSE_OPTIONS
 const SOURCES = ['token', 'tokenFile', 'getToken']
 const OPTIONS = {
   // the core checks its own options
@@ -49,36 +45,27 @@ function readOptions(options) {
   const { token } = config
   let core
   for (const name of CORE_OPTIONS) if (config[name] !== undefined) (core ??= {})[name] = config[name]
-  try {
-    // the core checks its own options; a throwaway call surfaces a bad one now
-    openidConnectAuthResponse('x', { ...core, maxTokenBytes: core?.maxTokenBytes ?? 1 })
-  } catch (err) {
-    // 'x' itself is no JWT: only an option error matters here
-    if (err.code === 'ERR_OIDC_INVALID_ARGUMENT') throw err
-  }
-  config.core = core
+  // the core checks its own options as it is built: a bad one fails here
+  config.answers = loginAnswers(core, config.cleartext === true)
   for (const [name, value] of Object.entries(DEFAULTS)) config[name] ??= value
   // a static token is checked now too: an empty or malformed one would fail every login
-  if (token !== undefined) checkToken(token, config)
+  if (token !== undefined) config.answers.check(token)
   return config
 }
 
-/** The core rules, and TiDB's when `cleartext` is on; throws what the login must fail with. */
-function checkToken(token, config) {
-  openidConnectAuthResponse(token, config.core)
-  // the response check bounded its size, so the token is cheap to inspect
-  const info = config.core?.validate !== false ? inspectIdToken(token) : undefined
-  const expiresAt = info?.expiresAt?.getTime() ?? null
-  const issuedAt = typeof info?.claims.iat === 'number' ? info.claims.iat * 1000 : null
-  const usableUntil = config.cleartext === true ? tidbFreshness(info, expiresAt, issuedAt) : expiresAt
-  return { expiresAt: usableUntil, issuedAt, iss: info?.claims.iss, sub: info?.claims.sub }
+/** What the token cache keeps and tells of a token: when it stops being usable, who it names. */
+function acceptFor(config) {
+  return (token) => {
+    const { expiresAt, issuedAt, iss, sub } = config.answers.check(token)
+    return { expiresAt, issuedAt, iss, sub }
+  }
 }
 
 function tokenSourceFor(config) {
   if (config.token !== undefined) return () => config.token
   if (config.tokenFile !== undefined) return fileTokenSource(config.tokenFile, config.maxTokenBytes, config.tokenTimeoutMs)
   const { refreshBeforeExpirySeconds, tokenTimeoutMs } = config
-  const accept = (token) => checkToken(token, config)
+  const accept = acceptFor(config)
   return cachedTokenSource(config.getToken, { refreshBeforeExpirySeconds, tokenTimeoutMs, accept, sourceKind: 'getToken' })
 }
 
@@ -87,8 +74,8 @@ function tokenSourceFor(config) {
 // second switch within one login get the token again.
 const answeredLogins = new WeakSet()
 
-/** A mysql2 AuthPlugin that answers one auth switch with `encode(token)`. */
-function makePlugin(config, tokenSource, pluginName, encode) {
+/** A mysql2 AuthPlugin that answers one auth switch with the token framed for `pluginName`. */
+function makePlugin(config, tokenSource, pluginName) {
   return ({ connection, command }) => {
     const login = command !== null && typeof command === 'object' ? command : connection
     catchCommandErrors(command, connection)
@@ -97,7 +84,7 @@ function makePlugin(config, tokenSource, pluginName, encode) {
       try {
         requireMysql2Internals(connection)
         facts.transport = checkPeer(connection, config, pluginName)
-        const answer = answerLogin(connection, login, config, tokenSource, pluginName, encode)
+        const answer = answerLogin(connection, login, config, tokenSource, pluginName)
         if (typeof answer?.then !== 'function') return reported(facts, answer)
         return answer.then((response) => reported(facts, response), (err) => Promise.reject(reportedError(facts, err)))
       } catch (err) {
@@ -108,19 +95,17 @@ function makePlugin(config, tokenSource, pluginName, encode) {
 }
 
 /** The response for a login whose peer passed: the token, checked and framed, now or once fetched. */
-function answerLogin(connection, login, config, tokenSource, pluginName, encode) {
+function answerLogin(connection, login, config, tokenSource, pluginName) {
   // a second request within one login is not part of the exchange: never send twice
   if (answeredLogins.has(login)) {
     throw pluginError('ERR_OIDC_UNEXPECTED_REQUEST', `the server asked for ${pluginName} data a second time`)
   }
   answeredLogins.add(login)
-  warnIfDebug(connection)
   const { user, host, port, database, socketPath } = connection.config
   const context = { user, host, port, database, socketPath }
   const respond = (token) => {
-    // the encoder applies the core rules itself; TiDB's claim rules need the claims read first
-    if (config.cleartext === true) checkToken(token, config)
-    const response = encode(token, config.core)
+    // one native call at most: none for a token already checked (when fetched, or at set-up) and still in time
+    const response = config.answers.response(token, pluginName)
     if (tokenSource.forget) whenRefused(login, connection, () => tokenSource.forget(context, token))
     return response
   }
@@ -146,23 +131,12 @@ function reportedError(facts, err) {
   return err
 }
 
-let debugWarned = false
-/** mysql2's `debug: true` prints every packet, the token included: say so once. */
-function warnIfDebug(connection) {
-  if (debugWarned || !own(connection.config, 'debug')) return
-  debugWarned = true
-  process.emitWarning(
-    'mysql2 `debug` is on: it prints every packet to the console, the ID token included. Turn it off wherever logs are kept.',
-    { code: 'MYSQL_OPENID_CONNECT_DEBUG_TOKEN' },
-  )
-}
-
 /**
  * A mysql2 auth plugin for `authentication_openid_connect_client`.
  */
 function openidConnectAuthPlugin(options) {
   const config = readOptions(options)
-  return makePlugin(config, tokenSourceFor(config), PLUGIN_NAME, openidConnectAuthResponse)
+  return makePlugin(config, tokenSourceFor(config), PLUGIN_NAME)
 }
 
 /**
@@ -172,11 +146,12 @@ function openidConnectAuthPlugin(options) {
 function authPlugins(options) {
   const config = readOptions(options)
   const tokenSource = tokenSourceFor(config)
-  const plugins = { [PLUGIN_NAME]: makePlugin(config, tokenSource, PLUGIN_NAME, openidConnectAuthResponse) }
+  const plugins = { [PLUGIN_NAME]: makePlugin(config, tokenSource, PLUGIN_NAME) }
   if (config.cleartext === true) {
-    plugins.mysql_clear_password = makePlugin(config, tokenSource, 'mysql_clear_password', clearPasswordAuthResponse)
+    plugins.mysql_clear_password = makePlugin(config, tokenSource, 'mysql_clear_password')
   }
   return plugins
 }
 
-module.exports = { openidConnectAuthPlugin, authPlugins }
+// KNOWN_OPTIONS for the test that holds it to the typings (main.js exports only the plugins)
+module.exports = { openidConnectAuthPlugin, authPlugins, KNOWN_OPTIONS }

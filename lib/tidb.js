@@ -14,11 +14,12 @@ function missing(claim, why) {
 
 /**
  * The last moment (ms) TiDB still takes this token: its `exp`, or 15 minutes after `iat` if
- * sooner. Throws when a claim TiDB requires is missing or the token is already too old.
+ * sooner. Throws when a claim TiDB requires is missing or the token is already too old. Takes
+ * what AuthResponder read of the token (`hasEmail` null: `validate: false`, nothing was read).
  */
-function tidbFreshness(info, expiresAt, issuedAt) {
-  if (!info) return expiresAt // validate: false, the token is not read as a JWT
-  if (typeof info.claims.email !== 'string') {
+function tidbFreshness({ expiresAt, issuedAt, hasEmail }) {
+  if (hasEmail === null) return expiresAt // validate: false, the token is not read as a JWT
+  if (hasEmail !== true) {
     throw missing('email', "compares it with the account's email attribute and refuses a token without it: ask the identity provider for the email claim (scope `email`)")
   }
   if (issuedAt === null) throw missing('iat', 'refuses a token that does not say when it was issued')

@@ -12,6 +12,7 @@ const tls = require('node:tls')
 const { PLUGIN_NAME, pluginError } = require('./errors.js')
 const { hiddenTlsError } = require('./mysql2-login.js')
 const { checkMysql2Options } = require('./mysql2-options.js')
+const { certificateOfTlsSession } = require('./core.js')
 
 /** `object[key]` if it is the object's own property, else undefined. */
 function own(object, key) {
@@ -61,55 +62,15 @@ function expectedServerName(config) {
   return typeof host === 'string' && host !== '' ? host : 'localhost'
 }
 
-/** One DER element at `at`: its tag and where its contents start and end. */
-function derElement(der, at) {
-  let length = der[at + 1]
-  let header = 2
-  if (length & 0x80) {
-    const bytes = length & 0x7f
-    length = 0
-    for (let i = 0; i < bytes; i++) length = length * 256 + der[at + 2 + i]
-    header += bytes
-  }
-  return { tag: der[at], start: at + header, end: at + header + length }
-}
-
 /**
- * The DER of the server certificate of a TLS session. Node's own copy is gone once the server sends
- * session tickets, and a resumed handshake sends none at all; the session (OpenSSL's SSL_SESSION,
- * whose `peer [3]` field holds the certificate the server proved when the session began) keeps it.
+ * The DER of the certificate the peer proved, as the TLS session records it. Node's own copy is gone
+ * once the server sends session tickets, and a resumed handshake sends none at all (no public API
+ * has it then, Node 20 to 26); the session (OpenSSL's SSL_SESSION, whose `peer` field holds the
+ * certificate the server proved when the session began) keeps it, and the native core reads it.
  */
-function certificateOfSession(session) {
-  session = sessionDer(session)
-  if (!session) return null
-  const sequence = derElement(session, 0)
-  for (let at = sequence.start; at < Math.min(sequence.end, session.length); ) {
-    const field = derElement(session, at)
-    if (field.tag === 0xa3) return session.subarray(field.start, field.end)
-    at = field.end
-  }
-  return null
-}
-
-// Node 22 and later wrap the session in a header of their own (a format tag, then the server name)
-const NODE_SESSION_TAG = Buffer.from('\0nodejs:tls:session:')
-
-/** The SSL_SESSION DER of what `getSession()` returned: as it is (Node 20), or after Node's header. */
-function sessionDer(session) {
-  if (!Buffer.isBuffer(session)) return null
-  if (session[0] === 0x30) return session
-  if (!session.subarray(0, NODE_SESSION_TAG.length).equals(NODE_SESSION_TAG)) return null
-  // the header is short and ends where the DER SEQUENCE that runs to the end of the buffer begins
-  for (let at = NODE_SESSION_TAG.length; at < Math.min(session.length, 1024); at++) {
-    if (session[at] === 0x30 && derElement(session, at).end === session.length) return session.subarray(at)
-  }
-  return null
-}
-
-/** The DER of the certificate the peer proved, as the TLS session records it. */
 function peerCertificateDer(stream) {
   try {
-    return certificateOfSession(stream.getSession()) ?? stream.getPeerX509Certificate()?.raw ?? null
+    return certificateOfTlsSession(stream.getSession()) ?? stream.getPeerX509Certificate()?.raw ?? null
   } catch {
     return null // unreadable: treated as no certificate, which refuses
   }

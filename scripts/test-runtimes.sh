@@ -6,7 +6,8 @@
 #   smoke.cjs   require: the API works, the binary comes from the platform package
 #   smoke.mjs   import: the same through the ESM entry
 #   login.cjs   mysql2 over TLS to the embedded server (run by this machine's Node), token from a file
-# and from the work tree, the demo test (__test__/demo.spec.ts with DEMO_RUNTIME set to it).
+# and from the work tree, the demo test (__test__/demo.spec.ts with DEMO_RUNTIME set to it) and, for
+# Node, the TLS session reader (__test__/tls-session.spec.ts with TLS_SESSION_RUNTIME set to it).
 #
 #   npm ci && npm run build && npm run test:runtimes
 #   RUNTIMES="node@22 deno" npm run test:runtimes            # some of them
@@ -97,6 +98,14 @@ for r in "${RUNTIMES[@]}"; do
     ok "$r demo.spec.ts: $(grep -c -E '✔' <<<"$out") tests passed"; res+=(pass)
   else
     fail "$r demo.spec.ts: $out"; res+=(FAIL)
+  fi
+  # the session reader behind the peer check, against each Node's own getSession() format
+  if [[ $r == node@* ]]; then
+    if out=$(TLS_SESSION_RUNTIME="$exe" timeout 120 node_modules/.bin/ava __test__/tls-session.spec.ts 2>&1); then
+      ok "$r tls-session.spec.ts: $(grep -c -E '✔' <<<"$out") tests passed"
+    else
+      fail "$r tls-session.spec.ts: $out"
+    fi
   fi
   RESULT[$r]="${res[*]}"
   SECS[$r]=$(($(date +%s) - t0))

@@ -1,4 +1,5 @@
 //! Error codes shared by every failure, and their one mapping to a JS `Error`.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -12,6 +12,7 @@ use crate::errors::{napi_failure, ErrorCode, JsResult, OidcError};
 use crate::js_bytes::{buffer_copy, copy_input, Input, OwnedBytes};
 use crate::js_json::{data_property, object_from_map, value_property};
 use crate::options::read_auth_response_options;
+use crate::tls_session::certificate_of_session;
 use crate::token::{check_token, decode_id_token};
 use crate::wire::{decode_auth_response, encode_auth_response, MAX_TOKEN_BYTES_IN_PACKET};
 
@@ -183,8 +184,30 @@ pub fn inspect_id_token<'env>(
   build().map_err(napi_failure("inspectIdToken"))
 }
 
+/// The DER of the server certificate recorded in a TLS session, as `tlsSocket.getSession()` returns
+/// it (Node 20's bare SSL_SESSION, or Node 22 and later's with a header of Node's own), or `null`
+/// when the bytes hold none or are not a session. For the peer check on resumed sessions, where
+/// Node has no copy of the certificate left.
+#[napi(
+  ts_args_type = "session: Uint8Array | undefined",
+  ts_return_type = "Buffer | null"
+)]
+pub fn certificate_of_tls_session<'env>(
+  env: &'env Env,
+  session: Unknown,
+) -> napi::Result<Option<BufferSlice<'env>>, ErrorCode> {
+  let bytes = match copy_input(&session).map_err(napi_failure("session"))? {
+    Input::Bytes(bytes) => bytes,
+    Input::Text(_) | Input::Other => return Ok(None),
+  };
+  certificate_of_session(&bytes)
+    .map(|der| buffer_copy(env, der))
+    .transpose()
+    .map_err(napi_failure("session"))
+}
+
 /// The clock is read only when the rules look at `exp` and `nbf`.
-fn now_if(needed: bool) -> f64 {
+pub(crate) fn now_if(needed: bool) -> f64 {
   if needed {
     unix_now()
   } else {
@@ -200,7 +223,7 @@ fn unix_now() -> f64 {
 }
 
 /// The token's bytes copied into Rust-owned memory: a string as UTF-8, a Uint8Array as it is.
-fn token_bytes(token: &Unknown) -> JsResult<OwnedBytes> {
+pub(crate) fn token_bytes(token: &Unknown) -> JsResult<OwnedBytes> {
   match copy_input(token).map_err(napi_failure("token"))? {
     Input::Text(bytes) | Input::Bytes(bytes) => Ok(bytes),
     Input::Other => Err(

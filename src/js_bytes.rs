@@ -2,6 +2,7 @@
 //! else runs, so no JavaScript (a getter, a replaced `Buffer.allocUnsafe`) can resize or detach
 //! them under a borrow; results leave through napi-rs's own copy (`napi_create_buffer_copy`).
 //! Copies that may hold a token are `Zeroizing`: wiped, spare capacity included, when dropped.
+#![forbid(unsafe_code)]
 
 use napi::bindgen_prelude::{BufferSlice, Env, FromNapiValue, Uint8ArraySlice, Unknown};
 use napi::ValueType;

@@ -1,6 +1,7 @@
 //! JSON values as JavaScript values whose every key is an own data property. Objects are built
 //! with `napi_define_properties` (define, not [[Set]]), so a `__proto__` claim is a plain property
 //! instead of the object's prototype, and no setter on `Object.prototype` or `Array.prototype` runs.
+#![forbid(unsafe_code)]
 
 use napi::bindgen_prelude::{Array, Env, JsObjectValue, JsValue, Null, Object};
 use napi::Property;

@@ -1,6 +1,7 @@
 //! `AuthResponseOptions` read from the JS object a caller passes: own properties only (nothing a
 //! prototype adds, such as a polluted `Object.prototype.validate`), every key known, each option
 //! checked here so a wrong key, type or range is an `ERR_OIDC_INVALID_ARGUMENT` that names it.
+#![forbid(unsafe_code)]
 
 use napi::bindgen_prelude::{
   FromNapiValue, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, Object,
@@ -13,7 +14,49 @@ use crate::exports::describe_type;
 use crate::token::TokenRules;
 use crate::wire::{DEFAULT_CAPABILITY, MAX_TOKEN_BYTES_IN_PACKET};
 
-const KNOWN: &str = "capability, maxTokenBytes, validate and clockSkewSeconds";
+/// The options, the one list of their names: the error message, the plugin's own list (through
+/// `AuthResponder.optionNames()`) and a test of the TypeScript declarations all come from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionName {
+  Capability,
+  MaxTokenBytes,
+  Validate,
+  ClockSkewSeconds,
+}
+
+impl OptionName {
+  pub const ALL: [OptionName; 4] = [
+    OptionName::Capability,
+    OptionName::MaxTokenBytes,
+    OptionName::Validate,
+    OptionName::ClockSkewSeconds,
+  ];
+
+  pub const fn name(self) -> &'static str {
+    match self {
+      OptionName::Capability => "capability",
+      OptionName::MaxTokenBytes => "maxTokenBytes",
+      OptionName::Validate => "validate",
+      OptionName::ClockSkewSeconds => "clockSkewSeconds",
+    }
+  }
+
+  fn named(name: &str) -> Option<OptionName> {
+    OptionName::ALL
+      .into_iter()
+      .find(|option| option.name() == name)
+  }
+}
+
+/// "a, b, c and d", for the unknown-option message.
+fn known_names() -> String {
+  let names: Vec<&str> = OptionName::ALL.iter().map(|option| option.name()).collect();
+  match names.split_last() {
+    Some((last, [])) => (*last).to_owned(),
+    Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    None => String::new(),
+  }
+}
 
 /// The capability byte and token rules that `options` asks for (defaults where it says nothing).
 pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, TokenRules)> {
@@ -53,17 +96,27 @@ pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, Tok
     let value: Unknown = options
       .get_property_unchecked(key)
       .map_err(|_| OidcError::invalid_argument(format!("options.{name} could not be read")))?;
-    // a known option given as undefined takes its default; an unknown key is refused either way
-    if is_known(&name) && value.get_type().ok() == Some(ValueType::Undefined) {
+    let Some(option) = OptionName::named(&name) else {
+      return Err(
+        OidcError::invalid_argument(format!(
+          "unknown option {}: the options are {}",
+          quoted(&name),
+          known_names()
+        ))
+        .into(),
+      );
+    };
+    // a known option given as undefined takes its default
+    if value.get_type().ok() == Some(ValueType::Undefined) {
       continue;
     }
-    match name.as_str() {
-      "capability" => {
+    match option {
+      OptionName::Capability => {
         capability = integer_in(number(&value, &name)?, 0, 255).ok_or_else(|| {
           OidcError::invalid_argument("options.capability must be an integer from 0 to 255")
         })? as u8;
       }
-      "maxTokenBytes" => {
+      OptionName::MaxTokenBytes => {
         let max = MAX_TOKEN_BYTES_IN_PACKET as u64;
         rules.max_token_bytes = integer_in(number(&value, &name)?, 1, max).ok_or_else(|| {
           OidcError::invalid_argument(format!(
@@ -72,7 +125,7 @@ pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, Tok
           ))
         })? as usize;
       }
-      "clockSkewSeconds" => {
+      OptionName::ClockSkewSeconds => {
         let skew = number(&value, &name)?;
         if !(skew.is_finite() && skew >= 0.0) {
           return Err(
@@ -84,31 +137,15 @@ pub fn read_auth_response_options(options: Option<Unknown>) -> JsResult<(u8, Tok
         }
         rules.clock_skew_seconds = skew;
       }
-      "validate" => {
+      OptionName::Validate => {
         if value.get_type().ok() != Some(ValueType::Boolean) {
           return Err(OidcError::invalid_argument("options.validate must be true or false").into());
         }
         rules.validate = bool::from_unknown(value).map_err(napi_failure("options.validate"))?;
       }
-      _ => {
-        return Err(
-          OidcError::invalid_argument(format!(
-            "unknown option {}: the options are {KNOWN}",
-            quoted(&name)
-          ))
-          .into(),
-        )
-      }
     }
   }
   Ok((capability, rules))
-}
-
-fn is_known(name: &str) -> bool {
-  matches!(
-    name,
-    "capability" | "maxTokenBytes" | "validate" | "clockSkewSeconds"
-  )
 }
 
 /// A key as a JSON string, so an odd one (quotes, newlines) reads unambiguously.
@@ -131,4 +168,21 @@ fn number(value: &Unknown, name: &str) -> JsResult<f64> {
 
 fn integer_in(n: f64, min: u64, max: u64) -> Option<u64> {
   (n.fract() == 0.0 && n >= min as f64 && n <= max as f64).then_some(n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn every_option_is_found_by_its_name_and_listed_in_the_message() {
+    for option in OptionName::ALL {
+      assert_eq!(OptionName::named(option.name()), Some(option));
+    }
+    assert_eq!(OptionName::named("__proto__"), None);
+    assert_eq!(
+      known_names(),
+      "capability, maxTokenBytes, validate and clockSkewSeconds"
+    );
+  }
 }

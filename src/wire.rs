@@ -1,5 +1,6 @@
 //! The auth-switch response of `authentication_openid_connect_client`:
 //! one capability byte, the token length as a MySQL length-encoded integer, the token bytes.
+#![forbid(unsafe_code)]
 
 use bytes::{Buf, BufMut};
 

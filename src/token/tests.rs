@@ -343,3 +343,49 @@ proptest! {
     prop_assert_eq!(check_token(raw.as_bytes(), &rules, NOW), Ok(token.as_bytes()));
   }
 }
+
+#[test]
+fn a_login_check_reads_the_claims_it_acts_on_from_the_same_parse() {
+  let token = jwt(
+    r#"{"alg":"RS256"}"#,
+    r#"{"iss":"https://idp","sub":"alice","email":"a@b","exp":1800000600,"iat":1799999990}"#,
+  );
+  let checked = check_login_token(token.as_bytes(), &TokenRules::default(), NOW).expect("passes");
+  assert_eq!(checked.token, token.as_bytes());
+  assert_eq!(
+    checked.claims,
+    Some(LoginClaims {
+      exp: Some(1_800_000_600.0),
+      iat: Some(1_799_999_990.0),
+      iss: Some("https://idp".to_owned()),
+      sub: Some("alice".to_owned()),
+      has_email: true,
+    })
+  );
+  // claims of another type are not strings to act on; a missing email is said as such
+  let odd = jwt(
+    r#"{"alg":"RS256"}"#,
+    r#"{"iss":1,"sub":["a"],"email":null}"#,
+  );
+  let claims = check_login_token(odd.as_bytes(), &TokenRules::default(), NOW)
+    .expect("passes")
+    .claims;
+  assert_eq!(claims, Some(LoginClaims::default()));
+  // validate: false reads no claims; a token refused by the rules is refused here too
+  let rules = TokenRules {
+    validate: false,
+    ..TokenRules::default()
+  };
+  assert_eq!(
+    check_login_token(b"opaque\n", &rules, NOW),
+    Ok(CheckedToken {
+      token: b"opaque",
+      claims: None
+    })
+  );
+  let expired = jwt(r#"{"alg":"RS256"}"#, r#"{"exp":1}"#);
+  assert_eq!(
+    check_login_token(expired.as_bytes(), &TokenRules::default(), NOW).map(|c| c.token),
+    check_token(expired.as_bytes(), &TokenRules::default(), NOW)
+  );
+}
