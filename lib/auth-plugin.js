@@ -24,6 +24,7 @@ const OPTIONS = {
   refreshBeforeExpirySeconds: { type: 'number', min: 0 },
   tokenTimeoutMs: { type: 'number', min: 1, max: MAX_TIMEOUT_MS },
 }
+const KNOWN_OPTIONS = new Set(Object.keys(OPTIONS))
 
 function invalid(message) {
   return pluginError('ERR_OIDC_INVALID_ARGUMENT', message)
