@@ -161,15 +161,30 @@ function keepAlive(t: any) {
   t.teardown(() => clearInterval(timer))
 }
 
-test('a getToken that never settles is called once, however many logins time out; its signal aborts', async (t) => {
+test('getToken calls that never settle do not pile up: at most three, however many logins time out; their signals abort', async (t) => {
   keepAlive(t)
   const signals: AbortSignal[] = []
   // ignores its signal, as a getToken written before context.signal existed does
   const source = cachedTokenSource(({ signal }: { signal: AbortSignal }) => (signals.push(signal), new Promise(() => {})), { ...options, tokenTimeoutMs: 20 })
   for (let i = 0; i < 25; i++) t.is(await codeOf(source(context)), 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
-  t.is(signals.length, 1)
-  t.true(signals[0]?.aborted)
-  t.is((signals[0]?.reason as any)?.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  // the first, and two more once each earlier one had ignored its abort for a whole tokenTimeoutMs
+  t.is(signals.length, 3)
+  for (const signal of signals) {
+    t.true(signal.aborted)
+    t.is((signal.reason as any)?.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  }
+})
+
+test('a provider that hung once, ignoring its signal, does not block the logins after it', async (t) => {
+  keepAlive(t)
+  const token = await sign()
+  let calls = 0
+  // the first call hangs for good (a request into a black hole); the provider answers after that
+  const source = cachedTokenSource(() => (++calls === 1 ? new Promise<string>(() => {}) : Promise.resolve(token)), { ...options, tokenTimeoutMs: 30 })
+  t.is(await codeOf(source(context)), 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  await new Promise((resolve) => setTimeout(resolve, 40)) // a whole tokenTimeoutMs after the abort
+  t.is(await source(context), token)
+  t.is(calls, 2)
 })
 
 test('a login after a timed-out call that is still pending waits for that call, and gets its late token', async (t) => {

@@ -115,6 +115,8 @@ function withTimeout(promise, ms, sourceKind, onTimeout) {
 
 // Contexts whose tokens are kept at once; past this the oldest is dropped (a plugin usually serves one).
 const MAX_CACHED_CONTEXTS = 64
+// getToken calls per context that ignored their abort and are still pending, beside the current one
+const MAX_IGNORED_CALLS = 2
 
 /** Milliseconds before the next background refresh after `failures` failed ones: doubling, capped, jittered. */
 function backoffMs(failures, baseMs, maxMs) {
@@ -143,12 +145,22 @@ function cachedTokenSource(getToken, options) {
   const entries = new Map()
 
   // The getToken call running for an entry, kept until it settles: a login that timed out aborts its
-  // context.signal, and later logins wait for that call rather than pile up new ones beside it.
+  // context.signal, and later logins wait for that call rather than pile up new ones beside it. A
+  // call still pending a whole tokenTimeoutMs after its abort ignores its signal: the next login
+  // starts a fresh one so that a provider that hung once cannot block every login after it, with
+  // at most MAX_IGNORED_CALLS of those left pending per context.
   const callFor = (entry) => {
-    if (entry.call) return entry.call
+    const current = entry.call
+    if (current) {
+      const ignoredAbort = current.abortedAt !== undefined && Date.now() - current.abortedAt >= tokenTimeoutMs
+      if (!ignoredAbort || entry.ignoredCalls >= MAX_IGNORED_CALLS) return current
+      entry.ignoredCalls++
+      const settled = () => entry.ignoredCalls--
+      current.promise.then(settled, settled)
+    }
     const controller = new AbortController()
     const context = Object.freeze({ ...entry.context, signal: controller.signal })
-    const call = { controller, promise: new Promise((resolve) => resolve(getToken(context))) }
+    const call = { controller, abortedAt: undefined, promise: new Promise((resolve) => resolve(getToken(context))) }
     const done = () => {
       if (entry.call === call) entry.call = null
     }
@@ -157,11 +169,16 @@ function cachedTokenSource(getToken, options) {
     return call
   }
 
+  const abort = (call, error) => {
+    call.abortedAt ??= Date.now()
+    call.controller.abort(error)
+  }
+
   const fetchOnce = async (entry) => {
     const call = callFor(entry)
     let token
     try {
-      token = await withTimeout(call.promise, tokenTimeoutMs, sourceKind, (error) => call.controller.abort(error))
+      token = await withTimeout(call.promise, tokenTimeoutMs, sourceKind, (error) => abort(call, error))
     } catch (err) {
       throw err?.oidcCode ? err : pluginError('ERR_OIDC_TOKEN_SOURCE', `${sourceKind} failed (see error.cause)`, err)
     }
@@ -205,7 +222,7 @@ function cachedTokenSource(getToken, options) {
     if (!entry) {
       if (entries.size >= MAX_CACHED_CONTEXTS) entries.delete(entries.keys().next().value)
       const own = Object.freeze({ user, host, port, database, socketPath })
-      entry = { context: own, cached: null, inFlight: null, call: null, failures: 0, retryAt: 0 }
+      entry = { context: own, cached: null, inFlight: null, call: null, ignoredCalls: 0, failures: 0, retryAt: 0 }
       entries.set(key, entry)
     }
     const now = Date.now()
