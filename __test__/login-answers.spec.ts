@@ -38,9 +38,11 @@ function jwt(claims: Record<string, unknown>) {
 }
 
 // a connection whose peer check passes at once: only the token path is measured here
-const connection = () => ({ stream: null, config: { user: 'alice', host: 'db.test', port: 3306 } })
+// (mysql2's shape: a stream, and `_command`, the login's command while it runs)
 async function login(plugins: any, plugin = 'authentication_openid_connect_client') {
-  return plugins[plugin]({ connection: connection(), command: {} })(Buffer.alloc(20)) as Promise<Buffer> | Buffer
+  const command = {}
+  const connection = { stream: {}, config: { user: 'alice', host: 'db.test', port: 3306 }, _command: command }
+  return plugins[plugin]({ connection, command })(Buffer.alloc(20)) as Promise<Buffer> | Buffer
 }
 
 test.serial('set-up checks the options without a token; a getToken token crosses once, whatever the number of logins', async (t) => {
