@@ -213,7 +213,7 @@ test('a backend that goes away mid-query: the relay tells the client ERR 2013', 
 
 test('a backend that stalls or refuses: the client gets an ERR packet after the OIDC login, never a hang', async (t) => {
   const { hop, backend } = await backendHop(t)
-  const server = await serve(t, { ...backend, timeoutMs: 500 }, { users: { alice: {}, carol: {} } })
+  const server = await serve(t, { ...backend, timeoutMs: 1000 }, { users: { alice: {}, carol: {} } })
   hop.behaviour = 'stall'
   const started = Date.now()
   t.like(await t.throwsAsync(connect(t, server)), { errno: 2003, sqlState: 'HY000' })

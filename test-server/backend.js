@@ -38,14 +38,16 @@ async function prepareBackend(backend, userNames) {
   // Random per backend instance (keyed by its admin password) yet the same in every test process
   // sharing that instance: concurrent servers naming the same account must not undo each other's.
   const passwordFor = (name) => crypto.createHmac('sha256', backend.password).update(`relay account ${name}`).digest('base64url')
-  const admin = await wire.connectAndLogin({ ...where, user: backend.user, clientFlags: ADMIN_FLAGS, answer: wire.passwordAnswer(backend.password), timeoutMs })
+  // the setup at start waits the default time: `timeoutMs` is for the sessions' logins
+  const setup = { timeoutMs: DEFAULT_TIMEOUT_MS }
+  const admin = await wire.connectAndLogin({ ...where, user: backend.user, clientFlags: ADMIN_FLAGS, answer: wire.passwordAnswer(backend.password), ...setup })
   try {
     for (const name of userNames) {
       const account = `${quoteString(name)}@'%'`
       const password = quoteString(passwordFor(name))
-      await wire.runStatement(admin.channel, `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${password}`, { timeoutMs })
-      await wire.runStatement(admin.channel, `ALTER USER ${account} IDENTIFIED BY ${password}`, { timeoutMs })
-      await wire.runStatement(admin.channel, `GRANT ALL PRIVILEGES ON ${quoteName(backend.database)}.* TO ${account}`, { timeoutMs })
+      await wire.runStatement(admin.channel, `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${password}`, setup)
+      await wire.runStatement(admin.channel, `ALTER USER ${account} IDENTIFIED BY ${password}`, setup)
+      await wire.runStatement(admin.channel, `GRANT ALL PRIVILEGES ON ${quoteName(backend.database)}.* TO ${account}`, setup)
     }
   } finally {
     admin.channel.sequenceId = 0

@@ -113,7 +113,7 @@ export type BackendOptions = ({ host: string; port: number; socketPath?: string 
   user: string
   password: string
   database: string
-  /** Connecting and each reply while logging in to the backend; default 10000 ms. */
+  /** A session's backend login: connecting and each reply; default 10000 ms (the setup at start always waits that long). */
   timeoutMs?: number
 }
 

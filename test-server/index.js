@@ -29,7 +29,7 @@
  *       // login) and database: a real server to relay each session to once its login passed the
  *       // mode's checks, as the same account (created at start; all privileges on database). Its
  *       // greeting's version and capabilities are offered (no compression; TLS is ours). startMariaDb()
- *       // resolves to this shape. timeoutMs (default 10000): connect and login replies.
+ *       // resolves to this shape. timeoutMs (default 10000): a session's backend login.
  *   })
  *   server.host, server.port, server.socketPath, server.ca, server.authLog, server.openConnections
  *   A refusal is ERR 1045 as the real server words it; the reason is in server.authLog[i].reason.
