@@ -272,8 +272,10 @@ for (const [name, connect] of Object.entries(ORMS)) {
       // as a DBA (or wait_timeout) would: close the pool's idle sessions, so the next queries log in anew
       if (client.closeIdleConnections) await client.closeIdleConnections()
       for (const deadline = Date.now() + 3000; server.openConnections > 0 && Date.now() < deadline; ) {
-        const [idle] = (await admin.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'alice' AND DB = DATABASE() AND COMMAND = 'Sleep'")) as any
-        for (const { ID } of idle) await admin.query(`KILL CONNECTION ${Number(ID)}`).catch(() => {}) // gone already: fine
+        if (!client.closeIdleConnections) {
+          const [idle] = (await admin.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'alice' AND DB = DATABASE() AND COMMAND = 'Sleep'")) as any
+          for (const { ID } of idle) await admin.query(`KILL CONNECTION ${Number(ID)}`).catch(() => {}) // gone already: fine
+        }
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
       await new Promise((resolve) => setTimeout(resolve, 50)) // the pool sees the close before it lends the connection again
