@@ -115,7 +115,6 @@ class Connection {
 
   // A login (or COM_CHANGE_USER) passed: OK, or with a backend, a session there as this account.
   accept() {
-    this.loggedIn = { user: this.user, account: this.account }
     if (!this.server.backend) {
       this.state = 'command'
       return this.send(protocol.encodeOk())
@@ -277,6 +276,7 @@ class Connection {
           this.deny(reason, { keepOpen: keepOpenOnDenial, fromTokenCheck: true })
         } else {
           this.authEntry.ok = true
+          this.loggedIn = { user: this.user, account: this.account }
           this.accept()
         }
         this.drain()
