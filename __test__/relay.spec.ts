@@ -157,6 +157,15 @@ test('COM_CHANGE_USER: the mode checks the new account, then the backend session
   t.like(server.authLog.at(-1), { user: 'bob', ok: false })
 })
 
+test('starrocks (no auth switch on COM_CHANGE_USER): a refused change keeps the backend session, still alice', async (t) => {
+  const server = await serve(t, undefined, { mode: 'starrocks' })
+  const connection = await connect(t, server)
+  await connection.query('SET @kept = 7')
+  t.like(await t.throwsAsync(connection.changeUser({ user: 'bob' })), { errno: 1045 })
+  t.like(server.authLog.at(-1), { user: 'bob', ok: false, changeUser: true })
+  t.deepEqual(await single(connection, 'SELECT CURRENT_USER() AS u, @kept AS kept'), { u: 'alice@%', kept: 7 })
+})
+
 test('COM_RESET_CONNECTION passes through: session state is cleared, the account stays', async (t) => {
   const server = await serve(t)
   const connection = await connect(t, server)
