@@ -39,15 +39,20 @@ test('framing: split at 16 MiB - 1 with an empty trailer when exactly full, sequ
 test('connection-phase packets: what encode writes, parse reads back', (t) => {
   const scramble = randomBytes(20)
   const greeting = wire.parseHandshakeV10(
-    wire.encodeHandshakeV10({ serverVersion: '8.4.0-test', connectionId: 7, scramble, capabilities: 0x81fff7fe, authPluginName: 'caching_sha2_password', charset: 255, statusFlags: 2 }),
+    wire.encodeHandshakeV10({ serverVersion: '5.5.5-10.11-test', connectionId: 7, scramble, capabilities: 0x81fff7fe, authPluginName: 'caching_sha2_password', charset: 255, statusFlags: 2, mariadbCapabilities: 0x1d }),
   )
-  t.deepEqual(greeting, { serverVersion: '8.4.0-test', connectionId: 7, scramble, capabilities: 0x81fff7fe, charset: 255, statusFlags: 2, authPluginName: 'caching_sha2_password' })
+  // no CLIENT_MYSQL (LONG_PASSWORD): a MariaDB greeting, its own flags in the reserved bytes
+  t.deepEqual(greeting, { serverVersion: '5.5.5-10.11-test', connectionId: 7, scramble, capabilities: 0x81fff7fe, charset: 255, statusFlags: 2, authPluginName: 'caching_sha2_password', mariadbCapabilities: 0x1d })
+  const mysqlGreeting = wire.encodeHandshakeV10({ serverVersion: '8.4', connectionId: 1, scramble, capabilities: 0x81fff7ff, authPluginName: 'x', mariadbCapabilities: 0x1d })
+  t.is(wire.parseHandshakeV10(mysqlGreeting).mariadbCapabilities, 0, 'with CLIENT_MYSQL set those bytes stay filler')
 
   const connectAttrs = Buffer.concat([Buffer.from([8]), wire.encodeLenencString('_os'), wire.encodeLenencString('x')])
   const fields = { user: 'ada', authData: randomBytes(32), database: 'app', connectAttrs, charset: 45 }
   for (const clientFlags of [CLIENT_FLAGS | CLIENT.CONNECT_WITH_DB, (CLIENT_FLAGS | CLIENT.CONNECT_WITH_DB) & ~CLIENT.PLUGIN_AUTH_LENENC_CLIENT_DATA]) {
-    const response = wire.parseHandshakeResponse41(wire.encodeHandshakeResponse41({ ...fields, clientFlags, authPluginName: 'mysql_native_password' }))
-    t.like(response, { clientFlags, user: 'ada', database: 'app', clientPluginName: 'mysql_native_password', charset: 45 })
+    const response = wire.parseHandshakeResponse41(wire.encodeHandshakeResponse41({ ...fields, clientFlags, authPluginName: 'mysql_native_password', mariadbCapabilities: 8 }))
+    t.like(response, { clientFlags, user: 'ada', database: 'app', clientPluginName: 'mysql_native_password', charset: 45, mariadbCapabilities: 0 })
+    const fromMariaDbClient = wire.parseHandshakeResponse41(wire.encodeHandshakeResponse41({ ...fields, clientFlags: clientFlags & ~CLIENT.LONG_PASSWORD, mariadbCapabilities: 8 }))
+    t.is(fromMariaDbClient.mariadbCapabilities, 8)
     t.true(response.authData.equals(fields.authData))
     t.true(response.connectAttrs.equals(connectAttrs))
   }

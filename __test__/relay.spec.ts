@@ -91,6 +91,16 @@ test('the session is the real database: CURRENT_USER() is the OIDC account, crea
   t.like(server.authLog, [{ user: 'alice', ok: true, transport: 'tls', plugin: 'authentication_openid_connect_client' }])
 })
 
+test("MariaDB's own capabilities pass too: mysql2 asks for extended column metadata, so JSON reads as it does directly", async (t) => {
+  const server = await serve(t)
+  const connection = await connect(t, server)
+  await connection.query('CREATE TABLE documents (doc JSON)')
+  await connection.query(`INSERT INTO documents VALUES ('{"a": [1, 2]}')`)
+  t.true((connection as any).connection._mariadbExtendedMetadata)
+  t.deepEqual(await single(connection, 'SELECT doc FROM documents'), { doc: { a: [1, 2] } })
+  t.deepEqual(((await connection.execute('SELECT doc FROM documents')) as any)[0], [{ doc: { a: [1, 2] } }])
+})
+
 test('prepared statements: prepare, execute with parameters, reuse, close', async (t) => {
   const server = await serve(t)
   const connection = await connect(t, server)

@@ -71,8 +71,10 @@ async function prepareBackend(backend, userNames) {
     greetingCapabilities(withTls) {
       return ((handshake.capabilities & ~CLIENT.COMPRESS & ~CLIENT.SSL) | (withTls ? CLIENT.SSL : 0)) >>> 0
     },
+    /** MariaDB's own capability flags (extended column metadata, ...), offered as the backend offers them. */
+    mariadbCapabilities: handshake.mariadbCapabilities,
     /** A backend session for a client that logged in with `request` (parsed HandshakeResponse41). */
-    login: (request) => wire.connectAndLogin({ ...where, clientFlags: request.clientFlags, ...sessionOptions(request) }),
+    login: (request) => wire.connectAndLogin({ ...where, clientFlags: request.clientFlags, mariadbCapabilities: request.mariadbCapabilities, ...sessionOptions(request) }),
     /** COM_CHANGE_USER on that session for a client's (parsed) COM_CHANGE_USER. */
     changeUser: (login, request) => wire.changeUser(login, sessionOptions(request)),
   }

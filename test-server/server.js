@@ -109,7 +109,7 @@ class Connection {
       scramble: this.scramble,
       capabilities: this.capabilities,
       authPluginName: this.mode.defaultAuthPlugin,
-      ...(backend ? { charset: backend.charset, statusFlags: backend.statusFlags } : {}),
+      ...(backend ? { charset: backend.charset, statusFlags: backend.statusFlags, mariadbCapabilities: backend.mariadbCapabilities } : {}),
     }))
   }
 

@@ -68,12 +68,14 @@ async function finishAuth(channel, { pluginName, scramble, answer, context, time
 }
 
 /**
- * Connects and logs in. Resolves to { channel, handshake, clientFlags, ok } (`ok`: the OK payload);
- * rejects with ServerError on the server's refusal, or an Error (code ETIMEDOUT, ECONNREFUSED, ...).
- * `clientFlags` are sent as given minus what the server lacks; `tls`: tls.connect options or null.
+ * Connects and logs in. Resolves to { channel, handshake, clientFlags, mariadbCapabilities, ok }
+ * (`ok`: the OK payload); rejects with ServerError on the server's refusal, or an Error (code
+ * ETIMEDOUT, ECONNREFUSED, ...). `clientFlags` (and MariaDB's `mariadbCapabilities`) are sent as
+ * given minus what the server lacks; `tls`: tls.connect options or null.
  */
 async function connectAndLogin(options) {
   const { user, database = '', answer, connectAttrs, charset, tls = null, timeoutMs = DEFAULT_TIMEOUT_MS } = options
+  let mariadbCapabilities = 0
   const socket = await connectSocket({ ...options, timeoutMs })
   const channel = new PacketChannel(socket)
   try {
@@ -87,18 +89,19 @@ async function connectAndLogin(options) {
     if (tls) {
       if (!(handshake.capabilities & CLIENT.SSL)) throw new Error('the server does not offer TLS')
       clientFlags |= CLIENT.SSL
-      channel.writePacket(packets.encodeSslRequest({ clientFlags, charset }))
+      channel.writePacket(packets.encodeSslRequest({ clientFlags, charset, mariadbCapabilities: (options.mariadbCapabilities || 0) & handshake.mariadbCapabilities }))
       // SNI takes host names only; tls.connect still checks an IP address against the certificate
       await channel.upgradeToTls({ host: options.host, ...(net.isIP(options.host || '') ? {} : { servername: options.host }), ...tls })
       secure = true
     }
     clientFlags >>>= 0
+    mariadbCapabilities = (options.mariadbCapabilities || 0) & handshake.mariadbCapabilities
     const context = { secure, handshake }
     const pluginName = handshake.authPluginName || 'mysql_native_password'
     const authData = (await answer(pluginName, handshake.scramble, { ...context, stage: 'initial', scramble: handshake.scramble })) || Buffer.alloc(0)
-    channel.writePacket(packets.encodeHandshakeResponse41({ clientFlags, user, authData, database, authPluginName: pluginName, connectAttrs, charset }))
+    channel.writePacket(packets.encodeHandshakeResponse41({ clientFlags, user, authData, database, authPluginName: pluginName, connectAttrs, charset, mariadbCapabilities }))
     const ok = await finishAuth(channel, { pluginName, scramble: handshake.scramble, answer, context, timeoutMs })
-    return { channel, handshake, clientFlags, secure, ok }
+    return { channel, handshake, clientFlags, mariadbCapabilities, secure, ok }
   } catch (err) {
     channel.destroy()
     throw err

@@ -49,14 +49,20 @@ export interface HandshakeV10 {
   charset: number
   statusFlags: number
   authPluginName: string
+  /** MariaDB's own flags (the last 4 reserved bytes), when CLIENT_MYSQL (LONG_PASSWORD) is unset; else 0. */
+  mariadbCapabilities: number
 }
-export declare function encodeHandshakeV10(fields: Omit<HandshakeV10, 'charset' | 'statusFlags'> & { charset?: number; statusFlags?: number }): Buffer
+export declare function encodeHandshakeV10(
+  fields: Omit<HandshakeV10, 'charset' | 'statusFlags' | 'mariadbCapabilities'> & { charset?: number; statusFlags?: number; mariadbCapabilities?: number },
+): Buffer
 export declare function parseHandshakeV10(payload: Buffer): HandshakeV10
 
 export interface HandshakeResponse41 {
   clientFlags: number
   maxPacketSize: number
   charset: number
+  /** MariaDB's client flags (the last 4 filler bytes), when CLIENT_MYSQL (LONG_PASSWORD) is unset; else 0. */
+  mariadbCapabilities: number
   user: string
   authData: Buffer
   database: string
@@ -64,7 +70,7 @@ export interface HandshakeResponse41 {
   /** The raw attribute block, length prefix included (send it on unchanged). */
   connectAttrs?: Buffer
 }
-export declare function encodeSslRequest(fields: { clientFlags: number; charset?: number; maxPacketSize?: number }): Buffer
+export declare function encodeSslRequest(fields: { clientFlags: number; charset?: number; maxPacketSize?: number; mariadbCapabilities?: number }): Buffer
 export declare function isSslRequest(payload: Buffer): boolean
 export declare function encodeHandshakeResponse41(fields: {
   clientFlags: number
@@ -75,6 +81,7 @@ export declare function encodeHandshakeResponse41(fields: {
   connectAttrs?: Buffer
   charset?: number
   maxPacketSize?: number
+  mariadbCapabilities?: number
 }): Buffer
 export declare function parseHandshakeResponse41(payload: Buffer): HandshakeResponse41
 /** A whole COM_CHANGE_USER packet (command byte included). */
@@ -88,7 +95,7 @@ export declare function encodeChangeUser(fields: {
   charset?: number
 }): Buffer
 /** Parses a COM_CHANGE_USER body (after the command byte). */
-export declare function parseChangeUser(body: Buffer, clientFlags: number): Omit<HandshakeResponse41, 'maxPacketSize'>
+export declare function parseChangeUser(body: Buffer, clientFlags: number): Omit<HandshakeResponse41, 'maxPacketSize' | 'mariadbCapabilities'>
 
 export declare function encodeOk(fields?: { affectedRows?: number; insertId?: number; status?: number; warnings?: number; header?: number }): Buffer
 export declare function encodeErr(errorCode: number, sqlState: string, message: string): Buffer
@@ -132,6 +139,8 @@ export interface Login {
   handshake: HandshakeV10
   /** The flags sent: the requested ones minus what the server lacks (and COMPRESS), SSL when TLS was used. */
   clientFlags: number
+  /** MariaDB's flags sent: the requested ones the server offers. */
+  mariadbCapabilities: number
   secure: boolean
   /** The server's final OK packet. */
   ok: Buffer
@@ -143,6 +152,8 @@ export interface LoginOptions {
   user: string
   database?: string
   clientFlags: number
+  /** MariaDB's client flags to ask for (sent only where the server offers them and CLIENT_MYSQL is unset). */
+  mariadbCapabilities?: number
   answer: Answer
   connectAttrs?: Buffer
   charset?: number

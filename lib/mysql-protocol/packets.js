@@ -7,7 +7,11 @@ const { encodeLenencInt, readLenencInt, readNulString } = require('./framing')
 
 const MAX_PACKET_SIZE = 0x40000000 // what the client tells the server it accepts: 1 GiB, the protocol maximum
 
-function encodeHandshakeV10({ serverVersion, connectionId, scramble, capabilities, authPluginName, charset = CHARSET_UTF8MB4_GENERAL_CI, statusFlags = SERVER_STATUS_AUTOCOMMIT }) {
+// MariaDB (10.2+) leaves CLIENT_MYSQL (LONG_PASSWORD) unset and puts its own capability flags in the
+// last 4 of the greeting's reserved bytes, and the client its own in the last 4 of the response's filler.
+const hasMariaDbCapabilities = (capabilities) => !(capabilities & CLIENT.LONG_PASSWORD)
+
+function encodeHandshakeV10({ serverVersion, connectionId, scramble, capabilities, authPluginName, charset = CHARSET_UTF8MB4_GENERAL_CI, statusFlags = SERVER_STATUS_AUTOCOMMIT, mariadbCapabilities = 0 }) {
   const fixed = Buffer.alloc(4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10)
   let o = fixed.writeUInt32LE(connectionId, 0)
   o += scramble.copy(fixed, o, 0, 8)
@@ -17,10 +21,11 @@ function encodeHandshakeV10({ serverVersion, connectionId, scramble, capabilitie
   o = fixed.writeUInt16LE(statusFlags, o)
   o = fixed.writeUInt16LE(capabilities >>> 16, o)
   fixed[o++] = scramble.length + 1 // auth-plugin-data length, counting the NUL after part 2
+  if (hasMariaDbCapabilities(capabilities)) fixed.writeUInt32LE(mariadbCapabilities >>> 0, o + 6)
   return Buffer.concat([
     Buffer.from([10]),
     Buffer.from(`${serverVersion}\0`, 'utf8'),
-    fixed, // its last 10 bytes stay zero: reserved
+    fixed, // its last 10 bytes are reserved: zero, or MariaDB's flags in the last 4
     scramble.subarray(8),
     Buffer.from([0]),
     Buffer.from(`${authPluginName}\0`, 'latin1'),
@@ -41,6 +46,7 @@ function parseHandshakeV10(payload) {
   const statusFlags = payload.readUInt16LE(o + 3)
   capabilities = (capabilities | (payload.readUInt16LE(o + 5) << 16)) >>> 0
   const authDataLength = payload[o + 7]
+  const mariadbCapabilities = hasMariaDbCapabilities(capabilities) ? payload.readUInt32LE(o + 8 + 6) : 0
   o += 8 + 10
   let scramble2 = Buffer.alloc(0)
   if (capabilities & CLIENT.SECURE_CONNECTION) {
@@ -54,20 +60,21 @@ function parseHandshakeV10(payload) {
     const end = payload.indexOf(0, o)
     authPluginName = payload.toString('latin1', o, end < 0 ? payload.length : end)
   }
-  return { serverVersion: version.value, connectionId, scramble: Buffer.concat([scramble1, scramble2]), capabilities, charset, statusFlags, authPluginName }
+  return { serverVersion: version.value, connectionId, scramble: Buffer.concat([scramble1, scramble2]), capabilities, charset, statusFlags, authPluginName, mariadbCapabilities }
 }
 
-function encodeConnectionHeader(clientFlags, charset, maxPacketSize) {
+function encodeConnectionHeader(clientFlags, charset, maxPacketSize, mariadbCapabilities = 0) {
   const head = Buffer.alloc(32)
   head.writeUInt32LE(clientFlags >>> 0, 0)
   head.writeUInt32LE(maxPacketSize, 4)
   head[8] = charset
+  if (hasMariaDbCapabilities(clientFlags)) head.writeUInt32LE(mariadbCapabilities >>> 0, 28)
   return head
 }
 
 /** An SSLRequest: the first 32 bytes of a HandshakeResponse41 with CLIENT_SSL set. */
-function encodeSslRequest({ clientFlags, charset = CHARSET_UTF8MB4_GENERAL_CI, maxPacketSize = MAX_PACKET_SIZE }) {
-  return encodeConnectionHeader(clientFlags | CLIENT.SSL, charset, maxPacketSize)
+function encodeSslRequest({ clientFlags, charset = CHARSET_UTF8MB4_GENERAL_CI, maxPacketSize = MAX_PACKET_SIZE, mariadbCapabilities = 0 }) {
+  return encodeConnectionHeader(clientFlags | CLIENT.SSL, charset, maxPacketSize, mariadbCapabilities)
 }
 
 function isSslRequest(payload) {
@@ -84,8 +91,8 @@ function encodeAuthData(clientFlags, authData) {
  * HandshakeResponse41 laid out by `clientFlags`. `connectAttrs` is the raw attribute block as
  * parseHandshakeResponse41 returns it (length prefix included), sent when CONNECT_ATTRS is set.
  */
-function encodeHandshakeResponse41({ clientFlags, user, authData = Buffer.alloc(0), database = '', authPluginName = '', connectAttrs, charset = CHARSET_UTF8MB4_GENERAL_CI, maxPacketSize = MAX_PACKET_SIZE }) {
-  const parts = [encodeConnectionHeader(clientFlags, charset, maxPacketSize), Buffer.from(`${user}\0`, 'utf8'), encodeAuthData(clientFlags, authData)]
+function encodeHandshakeResponse41({ clientFlags, user, authData = Buffer.alloc(0), database = '', authPluginName = '', connectAttrs, charset = CHARSET_UTF8MB4_GENERAL_CI, maxPacketSize = MAX_PACKET_SIZE, mariadbCapabilities = 0 }) {
+  const parts = [encodeConnectionHeader(clientFlags, charset, maxPacketSize, mariadbCapabilities), Buffer.from(`${user}\0`, 'utf8'), encodeAuthData(clientFlags, authData)]
   if (clientFlags & CLIENT.CONNECT_WITH_DB) parts.push(Buffer.from(`${database}\0`, 'utf8'))
   if (clientFlags & CLIENT.PLUGIN_AUTH) parts.push(Buffer.from(`${authPluginName}\0`, 'latin1'))
   if (clientFlags & CLIENT.CONNECT_ATTRS) parts.push(connectAttrs || Buffer.from([0]))
@@ -99,6 +106,7 @@ function parseHandshakeResponse41(payload) {
   if (!(clientFlags & CLIENT.PROTOCOL_41)) throw new Error('client does not speak protocol 4.1')
   const maxPacketSize = payload.readUInt32LE(4)
   const charset = payload[8]
+  const mariadbCapabilities = hasMariaDbCapabilities(clientFlags) ? payload.readUInt32LE(28) : 0
   let offset = 32
   const user = readNulString(payload, offset)
   offset = user.next
@@ -133,7 +141,7 @@ function parseHandshakeResponse41(payload) {
     const len = readLenencInt(payload, offset)
     connectAttrs = payload.subarray(offset, len.next + len.value)
   }
-  return { clientFlags, maxPacketSize, charset, user: user.value, authData, database, clientPluginName, connectAttrs }
+  return { clientFlags, maxPacketSize, charset, mariadbCapabilities, user: user.value, authData, database, clientPluginName, connectAttrs }
 }
 
 /** COM_CHANGE_USER, laid out by the flags the connection logged in with. */
