@@ -46,6 +46,8 @@ export interface AuthLogEntry {
   secondResponse?: boolean
   /** A StarRocks COM_CHANGE_USER, answered without an auth switch. */
   changeUser?: boolean
+  /** With `backend`: the login passed the mode's checks (ok) but no backend session came of it. */
+  backendError?: string
 }
 
 /** One account, as its CREATE USER would say; which options apply depends on the mode. */
@@ -100,7 +102,36 @@ export interface ServerOptions {
   requireSecureTransport?: boolean
   socketPath?: string
   fault?: Fault | ((connectionNumber: number) => Fault | undefined)
+  /** A real MySQL-protocol server behind this one: after a login passes the mode's checks, the
+   * session is relayed to it, logged in there as the same account name (created at start, all
+   * privileges on `database`). Without it the server answers the few start-up statements itself. */
+  backend?: BackendOptions
 }
+
+/** Where the relay logs in, as an administrative login: what startMariaDb() resolves to fits. */
+export type BackendOptions = ({ host: string; port: number; socketPath?: string } | { socketPath: string; host?: string; port?: number }) & {
+  user: string
+  password: string
+  database: string
+  /** A session's backend login: connecting and each reply; default 10000 ms (the setup at start always waits that long). */
+  timeoutMs?: number
+}
+
+export interface MariaDb {
+  host: string
+  port: number
+  socketPath?: string
+  /** An administrative login (may create users and grant on any database). */
+  user: string
+  password: string
+  /** A fresh, empty database of this caller's own. */
+  database: string
+  /** Drops `database`; the server itself stops when the test run ends. */
+  close(): Promise<void>
+}
+
+/** A throwaway MariaDB shared by one test run (test-server/mariadb.js). */
+export declare function startMariaDb(): Promise<MariaDb>
 
 export interface OidcServer {
   mode: ServerMode
