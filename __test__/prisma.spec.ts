@@ -1,0 +1,104 @@
+// mysql-openid-connect/prisma against real Prisma 7 and a real MariaDB: the generated client (from
+// __test__/fixtures/prisma/schema.prisma, generated here into the gitignored __test__/.prisma) runs
+// the same queries through PrismaMysql2 and through the official @prisma/adapter-mariadb on the same
+// database, and both must give the same results except where the reference is wrong (README, "How it
+// differs from @prisma/adapter-mariadb"). Then what Prisma's client does not reach: the adapter
+// interface itself (transactions' connections, scripts, connection info, errors, dispose).
+import test from 'ava'
+import { execFile, execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mysql from 'mysql2/promise'
+import { PrismaMariaDb } from '@prisma/adapter-mariadb'
+
+import { PrismaMysql2 } from 'mysql-openid-connect/prisma'
+import { startMariaDb, type MariaDb } from '../test-server/index.js'
+import { scenario, plain, errorOf, SAMPLE_ANCIENT } from './helpers/prisma-scenario.js'
+
+// Node's local zone far from UTC: a conversion through local time would show
+process.env.TZ = 'Asia/Kolkata'
+
+const ROOT = join(__dirname, '..')
+const SCHEMA = join(ROOT, '__test__/fixtures/prisma/schema.prisma')
+const TABLES = readFileSync(join(ROOT, '__test__/fixtures/prisma/schema.sql'), 'utf8')
+const work = mkdtempSync(join(tmpdir(), 'oidc-prisma-'))
+test.after.always(() => rmSync(work, { recursive: true, force: true }))
+
+/** `prisma generate`, with a stand-in for the schema engine it would otherwise download (and never run here). */
+function generateClient() {
+  const standIn = join(work, 'schema-engine-stand-in')
+  writeFileSync(standIn, '#!/bin/sh\necho "the schema engine is not used by prisma generate" >&2\nexit 1\n')
+  chmodSync(standIn, 0o755)
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/prisma/build/index.js'), 'generate', '--schema', SCHEMA], {
+    cwd: ROOT,
+    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: standIn, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    stdio: 'pipe',
+  })
+}
+
+interface World {
+  db: MariaDb
+  /** a password login of the test's own on the test's database */
+  login: { host: string; port: number; user: string; password: string; database: string }
+  admin: mysql.Connection
+  PrismaClient: any
+}
+
+const worldPromise: Promise<World> = (async () => {
+  generateClient()
+  const { PrismaClient } = await import('./.prisma/client/client.js')
+  const db = await startMariaDb()
+  const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.database, multipleStatements: true })
+  const user = `prisma_${db.database.slice(-8)}`
+  await admin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'prisma-password'; GRANT ALL ON \`${db.database}\`.* TO '${user}'@'%'`)
+  await admin.query(TABLES)
+  return { db, admin, PrismaClient, login: { host: db.host, port: db.port, user, password: 'prisma-password', database: db.database } }
+})()
+
+test.after.always(async () => {
+  const world = await worldPromise.catch(() => undefined)
+  if (!world) return
+  await world.admin.query(`DROP USER IF EXISTS '${world.login.user}'@'%'`)
+  await world.admin.end()
+  await world.db.close()
+})
+
+async function emptyTables(admin: mysql.Connection) {
+  await admin.query('SET FOREIGN_KEY_CHECKS = 0; TRUNCATE `Post`; TRUNCATE `Profile`; TRUNCATE `User`; TRUNCATE `Sample`; SET FOREIGN_KEY_CHECKS = 1')
+}
+
+const adapters = {
+  mysql2: (login: World['login']) => new PrismaMysql2({ ...login }),
+  mysql2Text: (login: World['login']) => new PrismaMysql2({ ...login }, { useTextProtocol: true }),
+  reference: (login: World['login']) => new PrismaMariaDb({ ...login }),
+  referenceText: (login: World['login']) => new PrismaMariaDb({ ...login }, { useTextProtocol: true }),
+}
+
+async function runScenario(world: World, adapter: keyof typeof adapters, relationJoins: boolean, run = scenario) {
+  await emptyTables(world.admin)
+  const prisma = new world.PrismaClient({ adapter: adapters[adapter](world.login) })
+  try {
+    return await run(prisma, { relationJoins })
+  } finally {
+    await prisma.$disconnect()
+  }
+}
+
+const RUNS = [
+  { ours: 'mysql2', reference: 'reference', relationJoins: false },
+  { ours: 'mysql2Text', reference: 'referenceText', relationJoins: false },
+  { ours: 'mysql2', reference: 'reference', relationJoins: true },
+] as const
+
+for (const run of RUNS) {
+  test.serial(`PrismaMysql2 and @prisma/adapter-mariadb give the same results for every query (${run.ours}, relationJoins ${run.relationJoins})`, async (t) => {
+    const world = await worldPromise
+    const reference = await runScenario(world, run.reference, run.relationJoins)
+    const ours = await runScenario(world, run.ours, run.relationJoins)
+    if (process.env.PRISMA_SCENARIO_DEBUG) writeFileSync(`/tmp/scenario-${run.ours}-${run.relationJoins}.json`, JSON.stringify({ reference, ours }, null, 1))
+    t.deepEqual(Object.keys(ours), Object.keys(reference))
+    for (const name of Object.keys(reference)) t.deepEqual(ours[name], reference[name], name)
+  })
+}
