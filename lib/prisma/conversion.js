@@ -157,7 +157,7 @@ function formatTemporal(date, dbType) {
 
 /**
  * One argument as mysql2 sends it. `integer` builds a typed 64-bit parameter for the binary
- * protocol (mysql2's TypedParameter, so BIGINT compares exactly and LIMIT gets an integer), or is
+ * protocol (mysql2 sends a plain number as a DOUBLE, which MySQL 8.0.22+ refuses for LIMIT ?), or is
  * undefined for the text protocol, where a BigInt is written as its digits.
  */
 function convertArg(arg, argType, integer) {

@@ -169,15 +169,15 @@ class Mysql2Transaction extends Mysql2Queryable {
     this.client.release()
   }
 
-  createSavepoint(name) {
+  async createSavepoint(name) {
     return this.command(`SAVEPOINT ${savepoint(name)}`)
   }
 
-  rollbackToSavepoint(name) {
+  async rollbackToSavepoint(name) {
     return this.command(`ROLLBACK TO SAVEPOINT ${savepoint(name)}`)
   }
 
-  releaseSavepoint(name) {
+  async releaseSavepoint(name) {
     return this.command(`RELEASE SAVEPOINT ${savepoint(name)}`)
   }
 }
