@@ -9,12 +9,14 @@ import { execFile, execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
+import { inspect } from 'node:util'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import { PrismaMariaDb } from '@prisma/adapter-mariadb'
 
 import { PrismaMysql2 } from 'mysql-openid-connect/prisma'
-import { startMariaDb, type MariaDb } from '../test-server/index.js'
+import { authPlugins } from 'mysql-openid-connect'
+import { startMariaDb, startOidcServer, createIdentityProvider, type MariaDb, type OidcServer } from '../test-server/index.js'
 import { scenario, plain, SAMPLE_ANCIENT, SAMPLE_EXTREMES, SAMPLE_ORDINARY } from './helpers/prisma-scenario.js'
 
 // Node's local zone far from UTC: a conversion through local time would show
@@ -44,6 +46,9 @@ interface World {
   login: { host: string; port: number; user: string; password: string; database: string }
   admin: mysql.Connection
   PrismaClient: any
+  /** the embedded server relaying OIDC logins (account alice) to the same database */
+  server: OidcServer
+  getToken: () => Promise<string>
 }
 
 const worldPromise: Promise<World> = (async () => {
@@ -54,7 +59,10 @@ const worldPromise: Promise<World> = (async () => {
   const user = `prisma_${db.database.slice(-8)}`
   await admin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'prisma-password'; GRANT ALL ON \`${db.database}\`.* TO '${user}'@'%'`)
   await admin.query(TABLES)
-  return { db, admin, PrismaClient, login: { host: db.host, port: db.port, user, password: 'prisma-password', database: db.database } }
+  const idp = await createIdentityProvider({ issuer: 'https://idp.example.test', alg: 'RS256' })
+  const server = await startOidcServer({ mode: 'mysql-enterprise', identityProviders: [idp], users: { alice: {} }, tls: true, backend: db })
+  const getToken = () => idp.signIdToken({ sub: 'alice', aud: 'mysql' })
+  return { db, admin, PrismaClient, server, getToken, login: { host: db.host, port: db.port, user, password: 'prisma-password', database: db.database } }
 })()
 
 test.after.always(async () => {
@@ -62,6 +70,7 @@ test.after.always(async () => {
   if (!world) return
   await world.admin.query(`DROP USER IF EXISTS '${world.login.user}'@'%'`)
   await world.admin.end()
+  await world.server.close()
   await world.db.close()
 })
 
@@ -69,21 +78,39 @@ async function emptyTables(admin: mysql.Connection) {
   await admin.query('SET FOREIGN_KEY_CHECKS = 0; TRUNCATE `Post`; TRUNCATE `Profile`; TRUNCATE `User`; TRUNCATE `Sample`; SET FOREIGN_KEY_CHECKS = 1')
 }
 
+/** PrismaMysql2 logs in as alice with an OIDC token, through the embedded server; the reference with a password. */
+function oidcLogin(world: World) {
+  const { server, getToken, login } = world
+  return { host: server.host, port: server.port, user: 'alice', database: login.database, ssl: { ca: server.ca }, authPlugins: authPlugins({ getToken }) }
+}
+
 const adapters = {
-  mysql2: (login: World['login']) => new PrismaMysql2({ ...login }),
-  mysql2Text: (login: World['login']) => new PrismaMysql2({ ...login }, { useTextProtocol: true }),
-  reference: (login: World['login']) => new PrismaMariaDb({ ...login }),
-  referenceText: (login: World['login']) => new PrismaMariaDb({ ...login }, { useTextProtocol: true }),
+  mysql2: (world: World) => new PrismaMysql2(oidcLogin(world)),
+  mysql2Text: (world: World) => new PrismaMysql2(oidcLogin(world), { useTextProtocol: true }),
+  reference: (world: World) => new PrismaMariaDb({ ...world.login }),
+  referenceText: (world: World) => new PrismaMariaDb({ ...world.login }, { useTextProtocol: true }),
 }
 
 async function runScenario(world: World, adapter: keyof typeof adapters, relationJoins: boolean, run = scenario) {
   await emptyTables(world.admin)
-  const prisma = new world.PrismaClient({ adapter: adapters[adapter](world.login) })
+  const prisma = new world.PrismaClient({ adapter: adapters[adapter](world) })
   try {
     return await run(prisma, { relationJoins })
   } finally {
     await prisma.$disconnect()
   }
+}
+
+/**
+ * The one place the results may differ, and it is ours: through the embedded server (a proxy that
+ * greets as MySQL) mysql2 does not get MariaDB's extended metadata, so a JSON *expression* in raw SQL
+ * is text (JSON table columns are still found, in MariaDB's catalog). Direct to MariaDB it is JSON
+ * (prisma-adapter.spec.ts). Listed in the README.
+ */
+function throughTheProxy(reference: Record<string, any>) {
+  const expected = structuredClone(reference)
+  for (const row of expected['$queryRaw expressions']) row.j = JSON.stringify(row.j).replace(':', ': ')
+  return expected
 }
 
 const RUNS = [
@@ -99,7 +126,8 @@ for (const run of RUNS) {
     const ours = await runScenario(world, run.ours, run.relationJoins)
     if (process.env.PRISMA_SCENARIO_DEBUG) writeFileSync(`/tmp/scenario-${run.ours}-${run.relationJoins}.json`, JSON.stringify({ reference, ours }, null, 1))
     t.deepEqual(Object.keys(ours), Object.keys(reference))
-    for (const name of Object.keys(reference)) t.deepEqual(ours[name], reference[name], name)
+    const expected = throughTheProxy(reference)
+    for (const name of Object.keys(reference)) t.deepEqual(ours[name], expected[name], name)
   })
 }
 
@@ -161,4 +189,46 @@ test.serial('a wrong password is P1000 at once; the reference waits for its pool
   t.is(referenceError.code, 'P2039')
   t.like(referenceError.meta.driverAdapterError.cause, { kind: 'mysql', code: 45028 })
   await reference.$disconnect()
+})
+
+test.serial('the OIDC logins: alice over verified TLS; a refused token is P1000 and a refused server P1011, with oidcCode and never the token', async (t) => {
+  const world = await worldPromise
+  t.true(world.server.authLog.length > 0)
+  for (const entry of world.server.authLog) t.like(entry, { user: 'alice', ok: true, transport: 'tls', plugin: 'authentication_openid_connect_client' })
+
+  const idp = await createIdentityProvider({ issuer: 'https://idp.example.test', alg: 'RS256' })
+  const expired = await idp.signIdToken({ sub: 'alice', aud: 'mysql' }, { expiresIn: -3600 })
+  const { server } = world
+  const cases = [
+    { ssl: { ca: server.ca }, token: expired, code: 'P1000', kind: 'AuthenticationFailed', oidcCode: 'ERR_OIDC_TOKEN_EXPIRED' },
+    // TLS without verification: the plugin keeps the token to itself
+    { ssl: { rejectUnauthorized: false }, token: await world.getToken(), code: 'P1011', kind: 'TlsConnectionError', oidcCode: 'ERR_OIDC_UNVERIFIED_SERVER' },
+  ]
+  for (const { ssl, token, code, kind, oidcCode } of cases) {
+    const logins = server.authLog.length
+    const adapter = new PrismaMysql2({ host: server.host, port: server.port, user: 'alice', database: world.login.database, ssl, authPlugins: authPlugins({ getToken: async () => token }) })
+    const prisma = new world.PrismaClient({ adapter })
+    const err: any = await t.throwsAsync(prisma.user.count())
+    t.is(err.code, code, oidcCode)
+    t.like(err.meta.driverAdapterError.cause, { kind, oidcCode, originalCode: oidcCode })
+    const everything = [err.message, err.stack, inspect(err, { depth: 10 }), JSON.stringify(err.meta.driverAdapterError.cause)].join('\n')
+    t.false(everything.includes(token.split('.')[2]), 'the token (its signature) in the error')
+    t.false(everything.includes(token.split('.')[1]), 'the token (its claims) in the error')
+    t.is(server.authLog.filter((entry, i) => i >= logins && entry.tokenBytes > 0).length, 0, 'no token sent')
+    await prisma.$disconnect()
+  }
+})
+
+test('without @prisma/driver-adapter-utils: ERR_OIDC_MISSING_DEPENDENCY, and the main entry point never loads it', async (t) => {
+  // a preload that hides the package, as in a project without Prisma
+  const hide = "const M = require('module'); const resolve = M._resolveFilename; M._resolveFilename = function (name, ...rest) { if (name === '@prisma/driver-adapter-utils') { const e = new Error('Cannot find module'); e.code = 'MODULE_NOT_FOUND'; throw e } return resolve.call(this, name, ...rest) }"
+  const program = `${hide}
+    require('mysql-openid-connect')
+    const loaded = Object.keys(require.cache).some((file) => file.includes('driver-adapter-utils') || file.includes('lib/prisma'))
+    try { const { PrismaMysql2 } = require('mysql-openid-connect/prisma'); new PrismaMysql2({}) } catch (err) { console.log(JSON.stringify({ loaded, code: err.oidcCode, message: err.message })) }`
+  const output = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['-e', program], { cwd: ROOT }, (err, stdout) => (err ? reject(err) : resolve(stdout))))
+  const result = JSON.parse(output)
+  t.false(result.loaded)
+  t.is(result.code, 'ERR_OIDC_MISSING_DEPENDENCY')
+  t.regex(result.message, /npm install @prisma\/driver-adapter-utils/)
 })

@@ -96,6 +96,24 @@ function columnType(field, T) {
   }
 }
 
+/**
+ * A column that may be MariaDB's JSON (a LONGTEXT with a json_valid check) read over a connection
+ * that did not get MariaDB's extended metadata (a proxy in between): a text BLOB of a real table.
+ */
+function mayBeMariaDbJson(field, type, T) {
+  return type === T.Text && field.columnType >= TYPE.TINY_BLOB && field.columnType <= TYPE.BLOB && field.extendedFormat === undefined && field.orgTable !== '' && field.schema !== ''
+}
+
+/** The columns a table's json_valid(`column`) checks name: MariaDB's JSON columns. */
+function jsonColumnsOf(checkClauses) {
+  const columns = new Set()
+  for (const clause of checkClauses) {
+    const match = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(String(clause).trim())
+    if (match) columns.add(match[1].replaceAll('``', '`'))
+  }
+  return columns
+}
+
 /** A DATETIME/TIMESTAMP as mysql2 gives it with dateStrings ('YYYY-MM-DD HH:MM:SS[.ffffff]'), as ISO in UTC. */
 function dateTimeValue(text) {
   // a DATETIME with a zero time may come as the date alone
@@ -189,4 +207,4 @@ function convertArgs(args, argTypes, integer) {
   return values
 }
 
-module.exports = { columnType, convertRows, convertArgs, geometryAsBytes, formatTemporal }
+module.exports = { columnType, convertRows, convertArgs, geometryAsBytes, formatTemporal, mayBeMariaDbJson, jsonColumnsOf }

@@ -5,7 +5,7 @@
 // (driver glue here, values in conversion.js, errors in errors.js). mysql2 and
 // @prisma/driver-adapter-utils are loaded at construction, so users without Prisma never need them.
 const { pluginError } = require('../errors.js')
-const { columnType, convertRows, convertArgs, geometryAsBytes } = require('./conversion.js')
+const { columnType, convertRows, convertArgs, geometryAsBytes, mayBeMariaDbJson, jsonColumnsOf } = require('./conversion.js')
 const { convertError } = require('./errors.js')
 
 const ADAPTER_NAME = 'mysql-openid-connect'
@@ -104,10 +104,25 @@ class Mysql2Queryable {
     }
     const T = this.context.utils.ColumnTypeEnum
     fields ??= []
-    return {
-      columnNames: fields.map((field) => field.name),
-      columnTypes: fields.map((field) => columnType(field, T)),
-      rows: convertRows(result, fields),
+    const columnTypes = fields.map((field) => columnType(field, T))
+    if (this.context.jsonColumns) await this.findMariaDbJson(fields, columnTypes, T)
+    return { columnNames: fields.map((field) => field.name), columnTypes, rows: convertRows(result, fields) }
+  }
+
+  /** MariaDB's JSON columns from its catalog, once per table, when the connection lacks the extended metadata that says so. */
+  async findMariaDbJson(fields, columnTypes, T) {
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]
+      if (!mayBeMariaDbJson(field, columnTypes[i], T)) continue
+      const key = `${field.schema}.${field.orgTable}`
+      let columns = this.context.jsonColumns.get(key)
+      if (!columns) {
+        const query = { sql: 'SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?', rowsAsArray: true }
+        columns = run(this.client, 'query', query, [field.schema, field.orgTable]).then(({ result }) => jsonColumnsOf(result.map((row) => row[0])))
+        this.context.jsonColumns.set(key, columns)
+        columns.catch(() => this.context.jsonColumns.delete(key))
+      }
+      if ((await columns).has(field.orgName)) columnTypes[i] = T.Json
     }
   }
 
@@ -206,6 +221,8 @@ class PrismaMysql2Adapter extends Mysql2Queryable {
     const connection = this.context.mysql2.createConnection({ ...this.#connectionOptions, multipleStatements: true })
     // a failed login is reported through the query below; this keeps it from being thrown as an event too
     connection.on('error', () => {})
+    // a script may change tables: MariaDB's JSON columns are looked up again
+    this.context.jsonColumns?.clear()
     try {
       await run(connection, 'query', script, undefined)
     } catch (err) {
@@ -301,25 +318,36 @@ class PrismaMysql2 {
       useTextProtocol: this.#options.useTextProtocol === true,
       login: { user: config.user, host: config.host, port: config.port },
     }
-    const supportsRelationJoins = await this.#supportsRelationJoins(pool, database)
-    const connectionInfo = { schemaName: database, maxBindValues: MAX_BIND_VALUES, supportsRelationJoins }
+    const server = await this.#probe(pool, database)
+    if (server?.mariaDbWithoutExtendedMetadata) context.jsonColumns = new Map()
+    const connectionInfo = { schemaName: database, maxBindValues: MAX_BIND_VALUES, supportsRelationJoins: server?.supportsRelationJoins ?? false }
     return new PrismaMysql2Adapter(pool, context, { connectionInfo, connectionOptions })
   }
 
-  /** Relation joins need LATERAL and JSON aggregation as Prisma writes them: MySQL 8.0.13 and later, no MariaDB. */
-  async #supportsRelationJoins(pool, key) {
+  /**
+   * What the server is: relation joins need LATERAL and JSON aggregation as Prisma writes them (MySQL
+   * 8.0.13 and later, no MariaDB); MariaDB reached without its extended metadata (through a proxy)
+   * needs its catalog to tell JSON from LONGTEXT.
+   */
+  async #probe(pool, key) {
     if (this.#capabilities.has(key)) return this.#capabilities.get(key)
-    let version
+    let server
     try {
-      const { result } = await run(pool, 'query', { sql: 'SELECT VERSION()', rowsAsArray: true }, undefined)
-      version = result[0][0]
+      const connection = await new Promise((resolve, reject) => pool.getConnection((err, conn) => (err ? reject(err) : resolve(conn))))
+      try {
+        const { result } = await run(connection, 'query', { sql: 'SELECT VERSION()', rowsAsArray: true }, undefined)
+        const version = result[0][0]
+        const mariaDb = /mariadb/i.test(String(version))
+        server = { supportsRelationJoins: relationJoinsSupported(version), mariaDbWithoutExtendedMetadata: mariaDb && connection._mariadbExtendedMetadata !== true }
+      } finally {
+        connection.release()
+      }
     } catch {
       // the first query reports why the server cannot be used; a later connect() asks again
-      return false
+      return undefined
     }
-    const supported = relationJoinsSupported(version)
-    this.#capabilities.set(key, supported)
-    return supported
+    this.#capabilities.set(key, server)
+    return server
   }
 }
 
