@@ -146,6 +146,12 @@ function geometryAsBytes(field, next) {
   return field.type === 'GEOMETRY' ? field.buffer() : next()
 }
 
+/** Whether a result (or any of a CALL's results) has a GEOMETRY column. */
+function hasGeometry(fields) {
+  if (!Array.isArray(fields)) return false
+  return fields.some((field) => (Array.isArray(field) ? hasGeometry(field) : field?.columnType === TYPE.GEOMETRY))
+}
+
 const pad2 = (n) => (n < 10 ? `0${n}` : String(n))
 const pad3 = (n) => String(n).padStart(3, '0')
 
@@ -207,4 +213,4 @@ function convertArgs(args, argTypes, integer) {
   return values
 }
 
-module.exports = { columnType, convertRows, convertArgs, geometryAsBytes, formatTemporal, mayBeMariaDbJson, jsonColumnsOf }
+module.exports = { columnType, convertRows, convertArgs, geometryAsBytes, hasGeometry, formatTemporal, mayBeMariaDbJson, jsonColumnsOf }
