@@ -27,7 +27,7 @@ export function errorOf(err: any) {
   }
 }
 
-async function step(results: Record<string, unknown>, name: string, run: () => Promise<unknown>) {
+async function step(results: Record<string, any>, name: string, run: () => Promise<unknown>) {
   try {
     results[name] = plain(await run())
   } catch (err) {
@@ -99,7 +99,7 @@ export const SAMPLE_ORDINARY = {
 export const SAMPLE_ANCIENT = { int: 1, dateTime: new Date('0001-01-01T00:00:00.000Z'), date: new Date('0999-12-31T00:00:00Z') }
 
 export async function scenario(prisma: any, { relationJoins }: { relationJoins: boolean }) {
-  const results: Record<string, unknown> = {}
+  const results: Record<string, any> = {}
   const strategy = relationJoins ? { relationLoadStrategy: 'join' } : {}
 
   // CRUD and nested writes
