@@ -233,3 +233,31 @@ test('without @prisma/driver-adapter-utils: ERR_OIDC_MISSING_DEPENDENCY, and the
   t.is(result.code, 'ERR_OIDC_MISSING_DEPENDENCY')
   t.regex(result.message, /npm install @prisma\/driver-adapter-utils/)
 })
+
+test.serial('more interactive transactions than connections, and one that times out: all settle, the pool keeps its slots', async (t) => {
+  const world = await worldPromise
+  await emptyTables(world.admin)
+  const prisma = new world.PrismaClient({ adapter: new PrismaMysql2({ ...oidcLogin(world), connectionLimit: 2 }) })
+  t.teardown(() => prisma.$disconnect())
+  const emails = Array.from({ length: 20 }, (_, i) => `c${i}@example.com`)
+  const created = await Promise.all(
+    emails.map((email) =>
+      prisma.$transaction(async (tx: any) => {
+        const user = await tx.user.create({ data: { email, createdAt: new Date(0) } })
+        return (await tx.user.findUnique({ where: { id: user.id } })).email
+      }, { maxWait: 20_000 }),
+    ),
+  )
+  t.deepEqual(created, emails)
+  const timedOut: any = await t.throwsAsync(
+    prisma.$transaction(async (tx: any) => {
+      await tx.user.create({ data: { email: 'slow@example.com', createdAt: new Date(0) } })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await tx.user.count()
+    }, { timeout: 100 }),
+  )
+  t.is(timedOut.code, 'P2028')
+  t.is(await prisma.user.count(), 20, 'the timed-out transaction was rolled back')
+  // both slots free: two transactions at once still start
+  t.deepEqual(await Promise.all([1, 2].map(() => prisma.$transaction((tx: any) => tx.user.count()))), [20, 20])
+})
