@@ -7,7 +7,6 @@
 import test from 'ava'
 import { execFile, execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { inspect } from 'node:util'
 import { join } from 'node:path'
@@ -125,7 +124,6 @@ for (const run of RUNS) {
     const world = await worldPromise
     const reference = await runScenario(world, run.reference, run.relationJoins)
     const ours = await runScenario(world, run.ours, run.relationJoins)
-    if (process.env.PRISMA_SCENARIO_DEBUG) writeFileSync(`/tmp/scenario-${run.ours}-${run.relationJoins}.json`, JSON.stringify({ reference, ours }, null, 1))
     t.deepEqual(Object.keys(ours), Object.keys(reference))
     const expected = throughTheProxy(reference)
     for (const name of Object.keys(reference)) t.deepEqual(ours[name], expected[name], name)

@@ -23,7 +23,6 @@ export function errorOf(err: any) {
     kind: cause?.kind,
     constraint: cause?.constraint,
     target: err?.meta?.target,
-    ...(process.env.PRISMA_SCENARIO_DEBUG ? { message: err?.message } : {}),
   }
 }
 

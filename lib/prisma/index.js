@@ -120,9 +120,15 @@ class Mysql2Queryable {
       let columns = this.context.jsonColumns.get(key)
       if (!columns) {
         const query = { sql: 'SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?', rowsAsArray: true }
-        columns = run(this.client, 'query', query, [field.schema, field.orgTable]).then(({ result }) => jsonColumnsOf(result.map((row) => row[0])))
+        columns = run(this.client, 'query', query, [field.schema, field.orgTable]).then(
+          ({ result }) => jsonColumnsOf(result.map((row) => row[0])),
+          // a catalog we may not read: text, as mysql2 gave it; asked again next time
+          () => {
+            this.context.jsonColumns.delete(key)
+            return new Set()
+          },
+        )
         this.context.jsonColumns.set(key, columns)
-        columns.catch(() => this.context.jsonColumns.delete(key))
       }
       if ((await columns).has(field.orgName)) columnTypes[i] = T.Json
     }
