@@ -2,8 +2,9 @@
 // __test__/fixtures/prisma/schema.prisma, generated here into the gitignored __test__/.prisma) runs
 // the same queries through PrismaMysql2 and through the official @prisma/adapter-mariadb on the same
 // database, and both must give the same results except where the reference is wrong (README, "How it
-// differs from @prisma/adapter-mariadb"). Then what Prisma's client does not reach: the adapter
-// interface itself (transactions' connections, scripts, connection info, errors, dispose).
+// differs from @prisma/adapter-mariadb"). PrismaMysql2 logs in with an OIDC token through the embedded
+// server relaying to that MariaDB; the reference with a password. The adapter interface itself, below
+// Prisma's client, is tested in prisma-adapter.spec.ts.
 import test from 'ava'
 import { execFile, execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
