@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { startOidcServer, createIdentityProvider, type OidcServer } from '../test-server/index.js'
+import mysql from 'mysql2/promise'
+import { startOidcServer, startMariaDb, createIdentityProvider, type OidcServer } from '../test-server/index.js'
 
 const ROOT = join(__dirname, '..')
 const FRAGMENT = /\/\/ fragment: \S/
@@ -54,7 +55,8 @@ const byId = new Map(blocks.map((block) => [block.id, block]))
 const project = mkdtempSync(join(tmpdir(), 'oidc-readme-'))
 mkdirSync(join(project, 'node_modules'))
 symlinkSync(ROOT, join(project, 'node_modules', 'mysql-openid-connect'), 'junction')
-for (const dependency of ['mysql2', 'tsx']) symlinkSync(join(ROOT, 'node_modules', dependency), join(project, 'node_modules', dependency), 'junction')
+mkdirSync(join(project, 'node_modules', '@prisma'))
+for (const dependency of ['mysql2', 'tsx', 'prisma', '@prisma/client', '@prisma/driver-adapter-utils']) symlinkSync(join(ROOT, 'node_modules', dependency), join(project, 'node_modules', dependency), 'junction')
 test.after.always(() => rmSync(project, { recursive: true, force: true }))
 
 const providerPromise = createIdentityProvider({ issuer: 'https://idp.example.test', alg: 'RS256' })
@@ -132,6 +134,30 @@ function loggedInAsAlice(t: ExecutionContext, server: OidcServer, logins: number
   }
 }
 
+/**
+ * The README's Prisma set-up in a project of its own: its schema.prisma and prisma.config.ts, then
+ * `prisma generate` (with a stand-in for the schema engine, which generate does not run and this
+ * machine cannot download). Once per run: both Prisma blocks use it.
+ */
+let prismaProjectPromise: Promise<{ dir: string; output: string }> | undefined
+function prismaProject() {
+  prismaProjectPromise ??= (async () => {
+    const dir = mkdtempSync(join(project, 'prisma-'))
+    mkdirSync(join(dir, 'prisma'))
+    const schema = /### Prisma 7[\s\S]*?```prisma\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))![1]
+    writeFileSync(join(dir, 'prisma', 'schema.prisma'), schema)
+    writeFileSync(join(dir, 'prisma.config.ts'), `${byId.get('Prisma 7')!.code}\n`)
+    const standIn = join(dir, 'schema-engine-stand-in')
+    writeFileSync(standIn, '#!/bin/sh\nexit 1\n', { mode: 0o755 })
+    const env = { PATH: process.env.PATH, DATABASE_URL: 'mysql://alice@127.0.0.1:3307/app', PRISMA_SCHEMA_ENGINE_BINARY: standIn, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' }
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [join(ROOT, 'node_modules/prisma/build/index.js'), 'generate'], { cwd: dir, env, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout + stderr))),
+    )
+    return { dir, output }
+  })()
+  return prismaProjectPromise
+}
+
 /** How each runnable block runs; a block id missing here and not marked as a fragment fails. */
 const RUNS: Record<string, (t: ExecutionContext, block: Block) => Promise<void>> = {
   async 'Quick start'(t, block) {
@@ -169,6 +195,35 @@ const RUNS: Record<string, (t: ExecutionContext, block: Block) => Promise<void>>
     t.regex(refused.stderr, /^authentication_openid_connect_client refused to send the token: ERR_OIDC_TOKEN_EXPIRED$/m)
     t.false(refused.stderr.includes(expired.token.split('.')[2]))
     t.is(expired.server.authLog.filter((entry) => entry.tokenBytes > 0).length, 0)
+  },
+
+  // prisma.config.ts, as `prisma generate` loads it with the README's schema
+  async 'Prisma 7'(t) {
+    const { dir, output } = await prismaProject()
+    t.regex(output, /prisma\.config\.ts/)
+    t.regex(output, /Generated Prisma Client/)
+    t.true(readFileSync(join(dir, 'generated', 'prisma', 'client.ts'), 'utf8').length > 0)
+  },
+
+  // the generated client through PrismaMysql2, an OIDC login to the embedded server relaying to MariaDB
+  async 'Prisma 7 (2)'(t, block) {
+    const { dir } = await prismaProject()
+    const db = await startMariaDb()
+    t.teardown(() => db.close())
+    const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.database })
+    // the table `prisma migrate` would create for the README's model
+    await admin.query('CREATE TABLE `User` (`id` INTEGER NOT NULL AUTO_INCREMENT, `email` VARCHAR(191) NOT NULL, `name` VARCHAR(191) NULL, UNIQUE INDEX `User_email_key`(`email`), PRIMARY KEY (`id`)) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci')
+    await admin.end()
+    const idp = await providerPromise
+    const server = await startOidcServer({ mode: 'mysql-enterprise', identityProviders: [idp], users: { alice: {} }, tls: true, backend: db })
+    t.teardown(() => server.close())
+    const token = await idp.signIdToken({ sub: 'alice', aud: 'mysql' })
+    writeFileSync(join(dir, 'token'), `${token}\n`)
+    writeFileSync(join(dir, 'ca.pem'), server.ca!)
+    const env = { MYSQL_HOST: server.host!, MYSQL_PORT: String(server.port), MYSQL_USER: 'alice', MYSQL_DATABASE: db.database, MYSQL_SSL_CA: join(dir, 'ca.pem'), OIDC_TOKEN_FILE: join(dir, 'token') }
+    succeeded(t, block, await runNode(t, save(dir, block), { env }), token)
+    t.true(server.authLog.length >= 1)
+    for (const entry of server.authLog) t.like(entry, { user: 'alice', ok: true, transport: 'tls', plugin: 'authentication_openid_connect_client' })
   },
 
   async 'openidConnectAuthResponse(token, options?) → Buffer'(t, block) {
