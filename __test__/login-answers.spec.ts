@@ -38,9 +38,11 @@ function jwt(claims: Record<string, unknown>) {
 }
 
 // a connection whose peer check passes at once: only the token path is measured here
-const connection = () => ({ stream: null, config: { user: 'alice', host: 'db.test', port: 3306 } })
+// (with what a login needs of mysql2, lib/mysql2-login.js: a config, a stream, the running command)
 async function login(plugins: any, plugin = 'authentication_openid_connect_client') {
-  return plugins[plugin]({ connection: connection(), command: {} })(Buffer.alloc(20)) as Promise<Buffer> | Buffer
+  const command = {}
+  const connection = { stream: {}, _command: command, config: { user: 'alice', host: 'db.test', port: 3306 } }
+  return plugins[plugin]({ connection, command })(Buffer.alloc(20)) as Promise<Buffer> | Buffer
 }
 
 test.serial('set-up checks the options without a token; a getToken token crosses once, whatever the number of logins', async (t) => {
