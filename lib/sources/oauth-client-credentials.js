@@ -93,7 +93,10 @@ function fromOAuthClientCredentials(options) {
     // every endpoint, also those the discovery document names, gets the secret or the signed assertion
     requireSecureUrl(new URL(target), `${NAME}: ${WHAT}'s endpoint`)
     const signal = callSignal.getStore()
-    const response = await fetch(target, signal ? { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal } : init)
+    // never followed, whatever openid-client asks: a redirect's target would escape the rule above
+    const request = { ...init, redirect: 'manual' }
+    if (signal) request.signal = init?.signal ? AbortSignal.any([init.signal, signal]) : signal
+    const response = await fetch(target, request)
     const body = await readBounded(response, maxResponseBytes, WHAT)
     return new Response(body.length === 0 ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers })
   }
