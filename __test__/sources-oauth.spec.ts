@@ -241,6 +241,30 @@ test('context.signal aborts a grant the provider never answers', async (t) => {
   t.true(closed, 'the connection to the provider was left open')
 })
 
+test("one call's aborted signal stops that call, not another's that waits for the same discovery", async (t) => {
+  let origin = ''
+  const server = http.createServer((req, res) => {
+    req.resume()
+    if (req.url === '/.well-known/openid-configuration') {
+      // slow enough that both calls wait for it, and the first one's signal aborts meanwhile
+      const document = { issuer: origin, token_endpoint: `${origin}/token`, jwks_uri: `${origin}/jwks` }
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document)), 500)
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'aaa.bbb.ccc', token_type: 'Bearer', expires_in: 60 }))
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
+  origin = `http://127.0.0.1:${(server.address() as any).port}`
+  const getToken = fromOAuthClientCredentials({ issuer: origin, clientId: 'c', clientSecret: CLIENT_SECRET, timeoutMs: 5000 })
+  const first = new AbortController()
+  const firstCall = getToken({ user: 'a', signal: first.signal } as any).catch((err) => err)
+  const secondCall = getToken({ user: 'b', signal: new AbortController().signal } as any).catch((err) => err)
+  setTimeout(() => first.abort(), 100)
+  t.is((await firstCall)?.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  t.is(await secondCall, 'aaa.bbb.ccc')
+})
+
 test('options: own properties only; an unknown key or a wrong type is refused, naming the key', (t) => {
   const good = { issuer: 'https://login.example.test', clientId: 'c', clientSecret: 's' }
   const cases: Array<[unknown, RegExp]> = [
