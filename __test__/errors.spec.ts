@@ -55,6 +55,8 @@ test('oidcCodeOf finds our code on our errors and on the copies mysql2/promise m
   // what mysql2/promise 3.22.1 rejected with: a fresh Error given the message, code, errno and sqlState
   const copy = Object.assign(new Error(), { message: ours.message, code: 'AUTH_SWITCH_PLUGIN_ERROR', errno: undefined, sqlState: undefined })
   t.is(oidcCodeOf(copy), 'ERR_OIDC_TOKEN_EMPTY')
+  // a plugin that threw at once keeps its own code through mysql2, and so in the copy
+  t.is(oidcCodeOf(Object.assign(new Error(), { message: ours.message, code: 'ERR_OIDC_TOKEN_EMPTY' })), 'ERR_OIDC_TOKEN_EMPTY')
   // mysql2 rewrote `code`, kept our error: oidcCode is read
   t.is(oidcCodeOf(Object.assign(new Error('x'), { oidcCode: 'ERR_OIDC_TOKEN_SOURCE', code: 'AUTH_SWITCH_PLUGIN_ERROR' })), 'ERR_OIDC_TOKEN_SOURCE')
 })
@@ -70,6 +72,11 @@ test('oidcCodeOf says nothing for errors we did not cause, a server passing off 
   t.is(oidcCodeOf(new Error('Connection lost: The server closed the connection.')), undefined)
   t.is(oidcCodeOf(Object.assign(new Error('x'), { code: 'ERR_OIDC_TOKEN_EMPTY' })), undefined, 'a bare code is anybody\'s')
   t.is(oidcCodeOf(new Error('no code [ERR_OIDC_TOKEN_EMPTY]')), undefined, 'our messages start with the plugin name')
+  // mysql2's Error for an ERR packet between commands: the server's text, its numeric code, no errno
+  const between = Object.assign(new Error('authentication_openid_connect_client: fine [ERR_OIDC_TOKEN_EXPIRED]'), { code: 1045, fatal: true })
+  t.is(oidcCodeOf(between), undefined, 'our text with a code that is not ours nor the plugin failure\'s')
+  const otherCode = Object.assign(new Error('authentication_openid_connect_client: fine [ERR_OIDC_TOKEN_EXPIRED]'), { code: 'ERR_OIDC_TOKEN_EMPTY' })
+  t.is(oidcCodeOf(otherCode), undefined, 'a code that disagrees with the message')
   for (const value of [undefined, null, 'ERR_OIDC_TOKEN_EMPTY', 42, {}]) t.is(oidcCodeOf(value), undefined)
   // an inherited oidcCode is not the error's own
   const polluted = Object.create({ oidcCode: 'ERR_OIDC_TOKEN_EMPTY' })

@@ -200,3 +200,27 @@ test('the embedded TLS server with huge and malformed auth switches: the plugin 
     t.like(server.authLog, [{ ok: true, transport: 'tls', tokenBytes: token.length }], fault)
   }
 })
+
+test('a server cannot pass its own message off as ours: an ERR packet between commands gets no oidcCode', async (t) => {
+  // mysql2 turns an ERR packet that comes while no command runs into an Error with the server's text
+  // and its numeric code, but no errno: the text alone must not make it one of ours
+  const forged = 'authentication_openid_connect_client: the ID token expired [ERR_OIDC_TOKEN_EXPIRED]'
+  const server = await hostileServer(t, async (peer) => {
+    peer.send(switchTo(PLUGIN))
+    await peer.next()
+    peer.send(ok())
+    await settle()
+    peer.send(protocol.encodeErr(1045, '28000', forged))
+  })
+  const connection = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: server.port,
+    user: 'alice',
+    connectTimeout: 3000,
+    authPlugins: authPlugins({ token: TOKEN, allowInsecureTransport: true, validate: false }),
+  })
+  t.teardown(() => connection.destroy())
+  const err: any = await new Promise((resolve) => connection.connection.once('error', resolve))
+  t.is(err.message, forged, 'the error mysql2 emits carries the server\'s text as it was sent')
+  t.is(oidcCodeOf(err), undefined)
+})

@@ -283,3 +283,37 @@ test.serial('mysql2 debug, from Object.prototype or the caller: the login is ref
     for (const shown of [SECRET, Buffer.from(SECRET).toString('hex')]) t.false(stdout.includes(shown), `${mode}: ${shown}`)
   }
 })
+
+test.serial('Object.prototype.default, required, oneOf or max changes no option of the plugin or a token source', async (t) => {
+  // lib/options.js reads each rule it checks an option by: an inherited `default` must not fill in an
+  // option the caller left out (the plugin's allowInsecureTransport, a source's audience)
+  const { fromGitHubActions } = requireFromRoot('./main.js')
+  const asked: string[] = []
+  const endpoint = await new Promise<import('node:http').Server>((resolve) => {
+    const server = requireFromRoot('node:http').createServer((req: any, res: any) => {
+      asked.push(req.url)
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: TOKEN }))
+    })
+    server.listen(0, '127.0.0.1', () => resolve(server))
+  })
+  t.teardown(() => endpoint.close())
+  const env = { ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${(endpoint.address() as any).port}/token`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-token' }
+  Object.assign(process.env, env)
+  t.teardown(() => {
+    for (const name of Object.keys(env)) delete process.env[name]
+  })
+  for (const [key, value] of [['default', true], ['default', 'attacker-audience'], ['required', true], ['oneOf', ['x']], ['max', 0]] as Array<[string, unknown]>) {
+    const restore = polluted(key, value)
+    try {
+      const plugins = authPlugins({ token: TOKEN, validate: false, tokenTimeoutMs: 5000 })
+      t.deepEqual(await attempt(undefined, { authPlugins: plugins }), { result: 'ERR_OIDC_INSECURE_TRANSPORT', sightings: 0 }, `${key}: ${value}`)
+      // (Node's own fetch fails while Object.prototype.required is set: only `default` is asked of a source)
+      if (key !== 'default') continue
+      asked.length = 0
+      t.is(await fromGitHubActions({ timeoutMs: 5000 })({}), TOKEN, `${key}: ${value}`)
+      t.deepEqual(asked, ['/token'], `${key}: ${value}: no audience nobody gave`)
+    } finally {
+      restore()
+    }
+  }
+})

@@ -99,6 +99,20 @@ test.serial('GitHub Actions: a refusal, a body without value, a huge or slow ans
   for (const text of texts) t.false(text.includes('CANARY'), text)
 })
 
+test.serial('GitHub Actions: a redirect is not followed: the request token goes to the URL given and nowhere else', async (t) => {
+  // the place a redirect points to would answer with a token: only never asking it passes
+  const elsewhere = await serve(t, (req, res) => githubRunner(res))
+  let status = 302
+  const { origin } = await serve(t, (req, res) => res.writeHead(status, { location: `${elsewhere.origin}/token` }).end())
+  setEnv(t, { ACTIONS_ID_TOKEN_REQUEST_URL: `${origin}/token`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN })
+  for (status of [301, 302, 303, 307, 308]) {
+    const err = await failure(fromGitHubActions({ audience: 'db', timeoutMs: 2000 })({}))
+    t.is(err.oidcCode, 'ERR_OIDC_TOKEN_SOURCE', String(status))
+    t.regex(err.message, new RegExp(`HTTP ${status}`))
+  }
+  t.deepEqual(elsewhere.seen, [])
+})
+
 test.serial('GCP metadata: the identity path, audience and format=full, Metadata-Flavor both ways, GCE_METADATA_HOST', async (t) => {
   const { origin, seen } = await serve(t, (req, res) => res.writeHead(200, { 'metadata-flavor': 'Google', 'content-type': 'application/text' }).end(JWT))
   setEnv(t, { GCE_METADATA_HOST: origin.replace('http://', ''), GCE_METADATA_IP: undefined })

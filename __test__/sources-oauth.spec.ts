@@ -191,6 +191,28 @@ test.serial('a loopback provider whose discovery names a plain-http token endpoi
   t.deepEqual(guard.attempts.filter((attempt: string) => !attempt.startsWith('127.0.0.1:')), [])
 })
 
+test('a token endpoint that redirects is not followed: the secret and the signed assertion go nowhere else', async (t) => {
+  const elsewhere: string[] = []
+  const other = http.createServer((req, res) => {
+    elsewhere.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`)
+    req.resume()
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'a.b.c', token_type: 'Bearer', expires_in: 60 }))
+  })
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => (other.closeAllConnections(), new Promise((resolve) => other.close(() => resolve(undefined)))))
+  const target = `http://127.0.0.1:${(other.address() as any).port}/token`
+  let status = 307
+  const issuer = await discoveryServer(t, (origin) => `${origin}/token`, (req, res) => (req.resume(), res.writeHead(status, { location: target }).end()))
+  const { privateKey } = await clientKey
+  for (status of [302, 307, 308]) {
+    for (const credential of [{ clientSecret: CLIENT_SECRET }, { privateKey: { key: privateKey, kid: 'client-1' } }]) {
+      const err: any = await fromOAuthClientCredentials({ issuer, clientId: 'c', ...credential, timeoutMs: 3000 })({}).catch((caught) => caught)
+      t.is(err?.oidcCode, 'ERR_OIDC_TOKEN_SOURCE', `${status}: ${err?.message}`)
+    }
+  }
+  t.deepEqual(elsewhere, [])
+})
+
 test('the issuer rule at set-up: https, or plain http to 127.0.0.0/8, [::1] or localhost', (t) => {
   for (const issuer of ['http://127.0.0.2:8080', 'http://[::1]:8080', 'http://localhost:8080', 'https://login.example.test']) {
     t.notThrows(() => fromOAuthClientCredentials({ issuer, clientId: 'c', clientSecret: 's' }), issuer)
@@ -217,6 +239,30 @@ test('context.signal aborts a grant the provider never answers', async (t) => {
   t.true(performance.now() - abortedAt < 2000, `went on for ${Math.round(performance.now() - abortedAt)} ms`)
   for (let i = 0; i < 100 && !closed; i++) await new Promise((resolve) => setTimeout(resolve, 10))
   t.true(closed, 'the connection to the provider was left open')
+})
+
+test("one call's aborted signal stops that call, not another's that waits for the same discovery", async (t) => {
+  let origin = ''
+  const server = http.createServer((req, res) => {
+    req.resume()
+    if (req.url === '/.well-known/openid-configuration') {
+      // slow enough that both calls wait for it, and the first one's signal aborts meanwhile
+      const document = { issuer: origin, token_endpoint: `${origin}/token`, jwks_uri: `${origin}/jwks` }
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document)), 500)
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'aaa.bbb.ccc', token_type: 'Bearer', expires_in: 60 }))
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve(undefined)))))
+  origin = `http://127.0.0.1:${(server.address() as any).port}`
+  const getToken = fromOAuthClientCredentials({ issuer: origin, clientId: 'c', clientSecret: CLIENT_SECRET, timeoutMs: 5000 })
+  const first = new AbortController()
+  const firstCall = getToken({ user: 'a', signal: first.signal } as any).catch((err) => err)
+  const secondCall = getToken({ user: 'b', signal: new AbortController().signal } as any).catch((err) => err)
+  setTimeout(() => first.abort(), 100)
+  t.is((await firstCall)?.oidcCode, 'ERR_OIDC_TOKEN_SOURCE_TIMEOUT')
+  t.is(await secondCall, 'aaa.bbb.ccc')
 })
 
 test('options: own properties only; an unknown key or a wrong type is refused, naming the key', (t) => {

@@ -51,9 +51,11 @@ const CODE_AT_END = /^authentication_openid_connect_client: [\s\S]* \[(ERR_OIDC_
 /**
  * The `ERR_OIDC_*` code of an error this package caused, or undefined. mysql2 hands plugin errors on
  * as they are, except that `mysql2/promise` before 3.22.2 rejects with a copy that keeps only
- * `message`, `code` (AUTH_SWITCH_PLUGIN_ERROR), `errno` and `sqlState`: the code is then read from the
- * end of the message. A server's error (it has an `errno`) is never read that way, so a server cannot
- * pass its own message off as one of ours.
+ * `message`, `code` (AUTH_SWITCH_PLUGIN_ERROR, or ours when the plugin threw at once), `errno` and
+ * `sqlState`: the code is then read from the end of the message, and only with one of those codes.
+ * A server's error never has them: an ERR packet in a command has an `errno`, and one between
+ * commands (an Error with the server's text and its numeric code) has a number as `code`, so a
+ * server cannot pass its own message off as one of ours.
  */
 function oidcCodeOf(err) {
   if (err === null || typeof err !== 'object') return undefined
@@ -62,7 +64,9 @@ function oidcCodeOf(err) {
   if (typeof oidcCode === 'string' && oidcCode.startsWith('ERR_OIDC_')) return oidcCode
   if (err.errno !== undefined && err.errno !== null) return undefined
   const message = Object.hasOwn(err, 'message') ? err.message : undefined
-  return typeof message === 'string' ? CODE_AT_END.exec(message)?.[1] : undefined
+  const fromMessage = typeof message === 'string' ? CODE_AT_END.exec(message)?.[1] : undefined
+  const code = Object.hasOwn(err, 'code') ? err.code : undefined
+  return code === 'AUTH_SWITCH_PLUGIN_ERROR' || code === fromMessage ? fromMessage : undefined
 }
 
 module.exports = { PLUGIN_NAME, OidcError, pluginError, isOidcError, asPluginError, oidcCodeOf }

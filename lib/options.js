@@ -70,21 +70,32 @@ function complaint(rule, value) {
 function readOptions(options, schema, what) {
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object' || Array.isArray(options)) throw invalidOption(`${what} must be an object`)
+  const rules = ownRules(schema)
   const result = Object.create(null)
   for (const key of Object.keys(options)) {
-    if (!Object.hasOwn(schema, key)) throw invalidOption(`${what}: unknown option ${JSON.stringify(key)}`)
+    if (!Object.hasOwn(rules, key)) throw invalidOption(`${what}: unknown option ${JSON.stringify(key)}`)
     const value = options[key]
     if (value === undefined) continue
-    const problem = complaint(schema[key], value)
+    const problem = complaint(rules[key], value)
     if (problem !== undefined) throw invalidOption(`${what}.${key} ${problem}`)
     result[key] = value
   }
-  for (const [key, rule] of Object.entries(schema)) {
+  for (const [key, rule] of Object.entries(rules)) {
     if (result[key] !== undefined) continue
     if (rule.required) throw invalidOption(`${what}.${key} is required: ${describe(rule)}`)
     if (rule.default !== undefined) result[key] = rule.default
   }
   return result
+}
+
+/**
+ * The schema's rules with their own fields only: a rule is an object literal, and a `default`,
+ * `required`, `oneOf` or `max` it lacks would otherwise be read from a polluted Object.prototype.
+ */
+function ownRules(schema) {
+  const rules = Object.create(null)
+  for (const [key, rule] of Object.entries(schema)) rules[key] = Object.assign(Object.create(null), rule)
+  return rules
 }
 
 function invalidOption(message) {

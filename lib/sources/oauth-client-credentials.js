@@ -74,6 +74,17 @@ function grantError(err, timeoutMs) {
   return pluginError('ERR_OIDC_TOKEN_SOURCE', `${NAME}: ${err?.code ? `${err.code}: ` : ''}${message}`)
 }
 
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function unlessAborted(promise, signal) {
+  if (!signal) return promise
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortedError(signal, NAME))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
 /**
  * `getToken` for a workload with its own OAuth client: `fromOAuthClientCredentials({ issuer, clientId,
  * clientSecret, scope })`. Sends the access token (a JWT, as providers issue for a resource) or, with
@@ -93,7 +104,10 @@ function fromOAuthClientCredentials(options) {
     // every endpoint, also those the discovery document names, gets the secret or the signed assertion
     requireSecureUrl(new URL(target), `${NAME}: ${WHAT}'s endpoint`)
     const signal = callSignal.getStore()
-    const response = await fetch(target, signal ? { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal } : init)
+    // never followed, whatever openid-client asks: a redirect's target would escape the rule above
+    const request = { ...init, redirect: 'manual' }
+    if (signal) request.signal = init?.signal ? AbortSignal.any([init.signal, signal]) : signal
+    const response = await fetch(target, request)
     const body = await readBounded(response, maxResponseBytes, WHAT)
     return new Response(body.length === 0 ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers })
   }
@@ -117,14 +131,14 @@ function fromOAuthClientCredentials(options) {
     let tokens
     try {
       const client = await import('openid-client')
-      configuration ??= discover(client)
-      let provider
-      try {
-        provider = await configuration
-      } catch (err) {
-        configuration = null
-        throw err
+      if (!configuration) {
+        // shared by every call: outside any one call's signal (bounded by timeoutMs), so a call whose
+        // signal aborts stops waiting for it without failing the others that wait too
+        const discovery = callSignal.exit(() => discover(client))
+        discovery.catch(() => configuration === discovery && (configuration = null))
+        configuration = discovery
       }
+      const provider = await unlessAborted(configuration, signal)
       const parameters = new URLSearchParams()
       if (scope !== undefined) parameters.set('scope', scope)
       for (const value of resources) parameters.append('resource', value)
