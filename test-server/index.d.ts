@@ -100,7 +100,34 @@ export interface ServerOptions {
   requireSecureTransport?: boolean
   socketPath?: string
   fault?: Fault | ((connectionNumber: number) => Fault | undefined)
+  /** A real MySQL-protocol server behind this one: after a login passes the mode's checks, the
+   * session is relayed to it, logged in there as the same account name (created at start, all
+   * privileges on `database`). Without it the server answers the few start-up statements itself. */
+  backend?: BackendOptions
 }
+
+/** Where the relay logs in, as an administrative login: what startMariaDb() resolves to fits. */
+export type BackendOptions = ({ host: string; port: number; socketPath?: string } | { socketPath: string; host?: string; port?: number }) & {
+  user: string
+  password: string
+  database: string
+}
+
+export interface MariaDb {
+  host: string
+  port: number
+  socketPath?: string
+  /** An administrative login (may create users and grant on any database). */
+  user: string
+  password: string
+  /** A fresh, empty database of this caller's own. */
+  database: string
+  /** Drops `database`; the server itself stops when the test run ends. */
+  close(): Promise<void>
+}
+
+/** A throwaway MariaDB shared by one test run (test-server/mariadb.js). */
+export declare function startMariaDb(): Promise<MariaDb>
 
 export interface OidcServer {
   mode: ServerMode

@@ -41,6 +41,7 @@ const { Connection, MODES, FAULTS, OIDC_CLIENT_PLUGIN } = require('./server')
 const { createIdentityProvider, prepareProviders } = require('./identity-provider')
 const { getSelfSignedCertificate } = require('./certs')
 const { startOidcProvider, startDemoIdentityProvider } = require('./oidc-provider')
+const { startMariaDb } = require('./mariadb')
 
 async function normalizeOptions(options) {
   const mode = options.mode || 'mysql-enterprise'
@@ -146,6 +147,7 @@ module.exports = {
   createIdentityProvider,
   startOidcProvider,
   startDemoIdentityProvider,
+  startMariaDb,
   getSelfSignedCertificate,
   MODES: Object.keys(MODES),
   FAULTS,
