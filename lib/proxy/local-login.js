@@ -1,86 +1,97 @@
 'use strict'
 
-// The proxy's local side: it greets a local client as a MySQL server would, upgrades to TLS when the
-// client asks (and local TLS is set up), and checks the local password with the client's plugin.
-// Resolves with what the upstream login needs; the final OK or ERR is the caller's to send.
+// The proxy's local side: it greets a local client as a MySQL server would (with the upstream's own
+// flags, version and connection id, so both ends agree on what the relayed bytes mean), upgrades to
+// TLS when the client asks and local TLS is set up, and checks the local password with the client's
+// plugin. Resolves with what the upstream login needs; the final OK or ERR is the caller's to send.
 
 const crypto = require('node:crypto')
 const tls = require('node:tls')
-const { encodeServerHandshake, parseClientHandshake, isSslRequest, encodeAuthSwitch } = require('../mysql-protocol/server-handshake.js')
-const { PacketChannel } = require('./packet-channel.js')
+const { PacketChannel, CLIENT, encodeHandshakeV10, parseHandshakeResponse41, isSslRequest, encodeAuthSwitchRequest } = require('../mysql-protocol')
 const { CACHING_SHA2, LOCAL_PLUGINS } = require('./local-auth.js')
 
-const CLIENT_SSL = 0x800n
+// A handshake response is small; a local client that sends more is not a client.
+const MAX_LOGIN_PACKET = 64 * 1024
 const FAST_AUTH_SUCCESS = Buffer.from([0x01, 0x03])
+// What the proxy cannot pass on: compression reframes packets; TLS is each side's own.
+const NOT_OFFERED = CLIENT.COMPRESS | CLIENT.ZSTD_COMPRESSION_ALGORITHM | CLIENT.SSL
 
 class LocalLoginError extends Error {
-  constructor(message, { errno = 1045, sqlState = '28000', outcome = 'local-auth-failed', sequenceId = null } = {}) {
+  constructor(message, { errorCode = 1045, sqlState = '28000', outcome = 'local-auth-failed' } = {}) {
     super(message)
-    this.errno = errno
+    this.errorCode = errorCode
     this.sqlState = sqlState
     this.outcome = outcome
-    this.sequenceId = sequenceId
   }
 }
+
+const protocolError = (message) => new LocalLoginError(message, { errorCode: 1043, sqlState: '08S01', outcome: 'local-protocol-error' })
 
 // Bytes 1..127, no NUL: some clients treat the scramble as a C string.
 function makeScramble() {
   return Buffer.from(crypto.randomBytes(20).map((b) => (b % 127) + 1))
 }
 
-/**
- * Runs the local login on `socket`. `greeting` is what the upstream server offered (version,
- * connection id, capabilities, charset, status): the client sees it, so both ends agree on flags.
- * Resolves { stream, channel, handshake, nextSequenceId }; rejects with LocalLoginError.
- */
-async function acceptLocalLogin(socket, { greeting, verifier, localTlsContext, timeoutMs }) {
-  const scramble = makeScramble()
-  let stream = socket
-  let channel = new PacketChannel(stream)
-  let capabilities = BigInt(greeting.capabilities) & ~CLIENT_SSL
-  if (localTlsContext) capabilities |= CLIENT_SSL
-  channel.write(0, encodeServerHandshake({ ...greeting, scramble, capabilities, authPluginName: CACHING_SHA2 }))
-  const deadline = Date.now() + timeoutMs
-  const next = () => channel.next(Math.max(1, deadline - Date.now()))
-  let packet = await next()
-  if (isSslRequest(packet.payload)) {
-    if (!localTlsContext) throw new LocalLoginError('TLS requested but the proxy offers none', { errno: 1043, sqlState: '08S01', outcome: 'protocol-error' })
-    const rest = channel.detach()
-    if (rest.length) throw new LocalLoginError('data after the SSLRequest', { errno: 1043, sqlState: '08S01', outcome: 'protocol-error' })
-    stream = new tls.TLSSocket(socket, { isServer: true, secureContext: localTlsContext })
-    await new Promise((resolve, reject) => {
-      stream.once('secure', resolve)
-      stream.once('error', () => reject(new LocalLoginError('the local TLS handshake failed', { outcome: 'protocol-error' })))
-    })
-    channel = new PacketChannel(stream)
-    packet = await next()
-  }
-  let handshake
-  try {
-    handshake = parseClientHandshake(packet.payload)
-  } catch (err) {
-    throw new LocalLoginError(`malformed handshake response (${err.message})`, { errno: 1043, sqlState: '08S01', outcome: 'protocol-error' })
-  }
-  let sequenceId = (packet.sequenceId + 1) & 0xff
-  let plugin = handshake.pluginName
-  let response = handshake.authData
-  if (!LOCAL_PLUGINS.includes(plugin)) {
-    // a client that started with another method (or none) is switched to the proxy's own
-    channel.write(sequenceId, encodeAuthSwitch(CACHING_SHA2, scramble))
-    packet = await next()
-    plugin = CACHING_SHA2
-    response = packet.payload
-    sequenceId = (packet.sequenceId + 1) & 0xff
-  }
-  // without a local password the answer is not checked: the socket's mode or loopback is the guard
-  if (verifier && !verifier.verify(plugin, scramble, response)) {
-    throw new LocalLoginError(`Access denied for user '${handshake.user}' (wrong local password)`, { sequenceId })
-  }
-  if (plugin === CACHING_SHA2 && response.length > 0) {
-    channel.write(sequenceId, FAST_AUTH_SUCCESS)
-    sequenceId = (sequenceId + 1) & 0xff
-  }
-  return { stream, channel, handshake, nextSequenceId: sequenceId }
+async function upgradeLocalTls(channel, secureContext, timeoutMs) {
+  const { stream, buffered } = channel.release()
+  if (buffered.length) throw protocolError('data after the SSLRequest')
+  const secure = new tls.TLSSocket(stream, { isServer: true, secureContext })
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(protocolError('the local TLS handshake timed out')), timeoutMs)
+    secure.once('secure', () => resolve(clearTimeout(timer)))
+    secure.once('error', () => reject(protocolError('the local TLS handshake failed')))
+  })
+  const next = new PacketChannel(secure, { maxMessageBytes: MAX_LOGIN_PACKET })
+  next.sequenceId = channel.sequenceId
+  return next
 }
 
-module.exports = { acceptLocalLogin, LocalLoginError }
+/**
+ * Runs the local login on `socket`. `greeting` is the upstream's parsed HandshakeV10.
+ * Resolves { channel, response } (the client's HandshakeResponse41; channel.sequenceId is the next
+ * server packet's); rejects with LocalLoginError, or the channel's error when the client goes away.
+ */
+async function acceptLocalLogin(socket, { greeting, verifier, localTlsContext, timeoutMs }, current = {}) {
+  const scramble = makeScramble()
+  // `current.channel`: where the caller finds the sequence id for its ERR if this throws
+  let channel = (current.channel = new PacketChannel(socket, { maxMessageBytes: MAX_LOGIN_PACKET }))
+  const capabilities = ((greeting.capabilities & ~NOT_OFFERED) | (localTlsContext ? CLIENT.SSL : 0)) >>> 0
+  channel.writePacket(encodeHandshakeV10({ ...greeting, scramble, capabilities, authPluginName: CACHING_SHA2 }))
+  const deadline = Date.now() + timeoutMs
+  const read = async () => {
+    try {
+      return await channel.readPacket({ timeoutMs: Math.max(1, deadline - Date.now()) })
+    } catch (err) {
+      throw err.code === 'ETIMEDOUT' ? protocolError('the local client did not log in in time') : protocolError(`the local client went away or sent garbage (${err.message})`)
+    }
+  }
+  let packet = await read()
+  if (isSslRequest(packet.payload)) {
+    if (!localTlsContext) throw protocolError('the client asked for TLS, which this proxy does not offer locally')
+    channel = current.channel = await upgradeLocalTls(channel, localTlsContext, Math.max(1, deadline - Date.now()))
+    packet = await read()
+  }
+  let response
+  try {
+    response = parseHandshakeResponse41(packet.payload)
+  } catch (err) {
+    throw protocolError(`malformed handshake response (${err.message})`)
+  }
+  let plugin = response.clientPluginName
+  let proof = response.authData
+  if (!LOCAL_PLUGINS.includes(plugin)) {
+    // a client that started with another method (or none) is switched to the proxy's own
+    channel.writePacket(encodeAuthSwitchRequest(CACHING_SHA2, Buffer.concat([scramble, Buffer.from([0])])))
+    packet = await read()
+    plugin = CACHING_SHA2
+    proof = packet.payload
+  }
+  // without a local password the proof is not checked: the socket's mode or loopback is the guard
+  if (verifier && !verifier.verify(plugin, scramble, proof)) {
+    throw new LocalLoginError(`Access denied for user '${response.user}' (wrong local password)`)
+  }
+  if (plugin === CACHING_SHA2 && proof.length > 0) channel.writePacket(FAST_AUTH_SUCCESS)
+  return { channel, response }
+}
+
+module.exports = { acceptLocalLogin, LocalLoginError, NOT_OFFERED }
