@@ -57,6 +57,7 @@ class ProxyConnection {
       const client = local.channel.release()
       this.startRelay(client, { stream: login.stream, buffered: login.buffered })
     } catch (err) {
+      this.record.user ??= local.user
       this.fail(err, local.channel)
     }
   }

@@ -32,9 +32,29 @@ function makeScramble() {
   return Buffer.from(crypto.randomBytes(20).map((b) => (b % 127) + 1))
 }
 
+/**
+ * Rejects as soon as the client's first packet header declares more than a login needs: the shared
+ * reader would wait for all of a declared 16 MiB before it looks at the size.
+ */
+function guardFirstHeader(socket) {
+  let head = Buffer.alloc(0)
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      head = Buffer.concat([head, chunk.subarray(0, 4)])
+      if (head.length < 4) return
+      socket.off('data', onData)
+      if (head.readUIntLE(0, 3) > MAX_LOGIN_PACKET) reject(protocolError('the first packet is larger than any login'))
+      else resolve()
+    }
+    socket.on('data', onData)
+  })
+}
+
 async function upgradeLocalTls(channel, secureContext, timeoutMs) {
   const { stream, buffered } = channel.release()
-  if (buffered.length) throw protocolError('data after the SSLRequest')
+  // a client may send its ClientHello right behind the SSLRequest: TLSSocket reads what is unshifted
+  stream.pause()
+  if (buffered.length) stream.unshift(buffered)
   const secure = new tls.TLSSocket(stream, { isServer: true, secureContext })
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(protocolError('the local TLS handshake timed out')), timeoutMs)
@@ -58,9 +78,11 @@ async function acceptLocalLogin(socket, { greeting, verifier, localTlsContext, t
   const capabilities = ((greeting.capabilities & ~NOT_OFFERED) | (localTlsContext ? CLIENT.SSL : 0)) >>> 0
   channel.writePacket(encodeHandshakeV10({ ...greeting, scramble, capabilities, authPluginName: CACHING_SHA2 }))
   const deadline = Date.now() + timeoutMs
+  const tooLarge = guardFirstHeader(socket)
+  tooLarge.catch(() => {})
   const read = async () => {
     try {
-      return await channel.readPacket({ timeoutMs: Math.max(1, deadline - Date.now()) })
+      return await Promise.race([channel.readPacket({ timeoutMs: Math.max(1, deadline - Date.now()) }), tooLarge.then(() => new Promise(() => {}))])
     } catch (err) {
       throw err.code === 'ETIMEDOUT' ? protocolError('the local client did not log in in time') : protocolError(`the local client went away or sent garbage (${err.message})`)
     }
@@ -77,6 +99,7 @@ async function acceptLocalLogin(socket, { greeting, verifier, localTlsContext, t
   } catch (err) {
     throw protocolError(`malformed handshake response (${err.message})`)
   }
+  current.user = response.user
   let plugin = response.clientPluginName
   let proof = response.authData
   if (!LOCAL_PLUGINS.includes(plugin)) {

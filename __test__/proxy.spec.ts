@@ -1,0 +1,328 @@
+// The proxy (mysql-openid-connect proxy / createProxy) with real clients that cannot load a mysql2
+// plugin: Debian's mariadb CLI, mysql2 without the plugin, the mariadb npm driver, PyMySQL, Bun's SQL
+// client. Upstream: the embedded OIDC server relaying to a real MariaDB (startMariaDb), over TLS.
+import test, { type ExecutionContext } from 'ava'
+import { spawn } from 'node:child_process'
+import diagnosticsChannel from 'node:diagnostics_channel'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mysql from 'mysql2/promise'
+import mariadb from 'mariadb'
+
+import { createProxy, PROXY_CHANNEL, type ProxyOptions } from '../lib/proxy/index.js'
+import { startOidcServer, createIdentityProvider, localSocketPath } from '../test-server/index.js'
+import { startMariaDb } from '../test-server/mariadb.js'
+import { mariadbCli, pythonWithPyMySQL, bunPath } from './helpers/real-clients.cjs'
+import { createTestPki } from './helpers/pki.cjs'
+
+const ISSUER = 'https://idp.example.test'
+const LOCAL_PASSWORD = 'local-secret-Pa55'
+const provider = createIdentityProvider({ issuer: ISSUER, alg: 'RS256' })
+const mariaDb = startMariaDb()
+const dirs: string[] = []
+test.after.always(async () => {
+  dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }))
+  await (await mariaDb).close()
+})
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-proxy-'))
+  dirs.push(dir)
+  return dir
+}
+
+// Every token and secret a test hands out, to prove none reaches a log record or event.
+const secrets = new Set<string>([LOCAL_PASSWORD])
+const records: any[] = []
+const events: any[] = []
+diagnosticsChannel.subscribe(PROXY_CHANNEL, (record) => records.push(record))
+diagnosticsChannel.subscribe('mysql-openid-connect:token', (event) => events.push(event))
+diagnosticsChannel.subscribe('mysql-openid-connect:login', (event) => events.push(event))
+
+async function signToken(claims: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
+  const token = await (await provider).signIdToken({ sub: 'alice', ...claims }, options)
+  secrets.add(token)
+  return token
+}
+
+async function upstreamServer(t: ExecutionContext, options: Record<string, unknown> = {}) {
+  const server = await startOidcServer({ identityProviders: [await provider], users: { alice: {} }, tls: true, ...options })
+  t.teardown(() => server.close())
+  return server
+}
+
+async function realUpstream(t: ExecutionContext) {
+  return upstreamServer(t, { backend: await mariaDb })
+}
+
+async function proxyFor(t: ExecutionContext, server: any, options: Partial<ProxyOptions> = {}) {
+  const proxy = await createProxy({
+    upstream: { host: server.host, port: server.port },
+    ssl: { ca: server.ca },
+    getToken: () => signToken(),
+    listen: { path: localSocketPath('proxy') },
+    localPassword: LOCAL_PASSWORD,
+    log: false,
+    ...options,
+  } as ProxyOptions)
+  t.teardown(() => proxy.close({ drainTimeoutMs: 100 }))
+  return proxy
+}
+
+const socketOf = (proxy: any) => (proxy.address as { path: string }).path
+
+function run(command: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(command, args, { env: { ...process.env, ...options.env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.stdin.end(options.input ?? '')
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+test('mysql2 without the plugin logs in through the proxy and works on the real MariaDB as the OIDC account', async (t) => {
+  const server = await realUpstream(t)
+  const proxy = await proxyFor(t, server)
+  const { database } = await mariaDb
+  const connection = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD, database })
+  t.teardown(() => connection.destroy())
+  await connection.query('CREATE TABLE proxy_mysql2 (id INT PRIMARY KEY, name VARCHAR(20))')
+  await connection.query('INSERT INTO proxy_mysql2 VALUES (?, ?), (?, ?)', [1, 'one', 2, 'two'])
+  const [rows] = await connection.execute('SELECT name FROM proxy_mysql2 WHERE id > ? ORDER BY id', [0])
+  t.deepEqual((rows as any[]).map((row) => row.name), ['one', 'two'])
+  const [[who]] = (await connection.query('SELECT CURRENT_USER() AS who')) as any
+  t.regex(who.who, /^alice@/)
+  // the upstream saw a token login over verified TLS, not a password
+  const login = server.authLog.at(-1)!
+  t.like(login, { ok: true, user: 'alice', plugin: 'authentication_openid_connect_client', transport: 'tls' })
+})
+
+test('Debian mariadb client: socket and loopback TCP, and a wrong local password is a 1045', async (t) => {
+  const cli = mariadbCli()
+  const server = await realUpstream(t)
+  const proxy = await proxyFor(t, server)
+  const tcp = await proxyFor(t, server, { listen: { host: '127.0.0.1', port: 0 } })
+  const { database } = await mariaDb
+  const env = { MYSQL_PWD: LOCAL_PASSWORD }
+  const viaSocket = await run(cli, ['--no-defaults', '--socket', socketOf(proxy), '-u', 'alice', database, '-N', '-e', 'CREATE TABLE proxy_cli (v INT); INSERT INTO proxy_cli VALUES (41), (1); SELECT SUM(v) FROM proxy_cli'], { env })
+  t.is(viaSocket.code, 0, viaSocket.stderr)
+  t.is(viaSocket.stdout.trim(), '42')
+  const port = String((tcp.address as any).port)
+  const viaTcp = await run(cli, ['--no-defaults', '-h', '127.0.0.1', '-P', port, '-u', 'alice', '-N', '-e', 'SELECT CURRENT_USER()'], { env })
+  t.is(viaTcp.code, 0, viaTcp.stderr)
+  t.regex(viaTcp.stdout, /^alice@/)
+  // a client that starts with mysql_native_password is checked with it
+  const native = await run(cli, ['--no-defaults', '--default-auth=mysql_native_password', '--socket', socketOf(proxy), '-u', 'alice', '-N', '-e', 'SELECT 1'], { env })
+  t.is(native.code, 0, native.stderr)
+  const wrong = await run(cli, ['--no-defaults', '--socket', socketOf(proxy), '-u', 'alice', '-e', 'SELECT 1'], { env: { MYSQL_PWD: 'not-it' } })
+  t.is(wrong.code, 1)
+  t.regex(wrong.stderr, /ERROR 1045 .*wrong local password/)
+})
+
+test('the mariadb npm driver logs in through the proxy', async (t) => {
+  const server = await realUpstream(t)
+  const proxy = await proxyFor(t, server)
+  const { database } = await mariaDb
+  const connection = await mariadb.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD, database })
+  t.teardown(() => connection.destroy())
+  const rows = await connection.query('SELECT CURRENT_USER() AS who, 6 * 7 AS answer')
+  t.regex(rows[0].who, /^alice@/)
+  t.is(Number(rows[0].answer), 42)
+  await connection.end()
+})
+
+test("Python's PyMySQL logs in through the proxy", async (t) => {
+  const python = pythonWithPyMySQL()
+  const server = await realUpstream(t)
+  const proxy = await proxyFor(t, server, { listen: { host: '127.0.0.1', port: 0 } })
+  const { database } = await mariaDb
+  const script = `
+import sys, pymysql
+c = pymysql.connect(host='127.0.0.1', port=int(sys.argv[1]), user='alice', password=sys.argv[2], database=sys.argv[3])
+cur = c.cursor()
+cur.execute('SELECT CURRENT_USER(), %s', ('via-pymysql',))
+print(*cur.fetchone())
+c.close()
+try:
+    pymysql.connect(host='127.0.0.1', port=int(sys.argv[1]), user='alice', password='wrong')
+except pymysql.err.OperationalError as e:
+    print('refused', e.args[0])
+`
+  const result = await run(python, ['-c', script, String((proxy.address as any).port), LOCAL_PASSWORD, database])
+  t.is(result.code, 0, result.stderr)
+  t.regex(result.stdout, /^alice@\S+ via-pymysql$/m)
+  t.regex(result.stdout, /^refused 1045$/m)
+})
+
+test("Bun's built-in SQL client logs in through the proxy", async (t) => {
+  const bun = bunPath()
+  const server = await realUpstream(t)
+  const proxy = await proxyFor(t, server, { listen: { host: '127.0.0.1', port: 0 } })
+  const { database } = await mariaDb
+  const script = `
+const sql = new Bun.SQL({ adapter: 'mysql', hostname: '127.0.0.1', port: Number(process.argv[2]), username: 'alice', password: process.argv[3], database: process.argv[4], ssl: false })
+const rows = await sql\`SELECT CURRENT_USER() AS who, \${7} * 6 AS answer\`
+console.log(JSON.stringify(rows[0]))
+await sql.close()
+`
+  const dir = tempDir()
+  writeFileSync(join(dir, 'bun-client.mjs'), script)
+  const result = await run(bun, [join(dir, 'bun-client.mjs'), String((proxy.address as any).port), LOCAL_PASSWORD, database])
+  t.is(result.code, 0, result.stderr)
+  const row = JSON.parse(result.stdout.trim())
+  t.regex(row.who, /^alice@/)
+  t.is(Number(row.answer), 42)
+})
+
+test('a local client that sends garbage is dropped, and the proxy serves the next one', async (t) => {
+  const server = await upstreamServer(t)
+  const proxy = await proxyFor(t, server)
+  for (const garbage of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0x01, 0x00]), Buffer.from([0x05, 0, 0, 1, 1, 2, 3, 4, 5])]) {
+    const socket = net.connect(socketOf(proxy))
+    socket.on('error', () => {})
+    const received: Buffer[] = []
+    socket.on('data', (chunk) => received.push(chunk))
+    socket.write(garbage)
+    await new Promise((resolve) => socket.on('close', resolve))
+  }
+  const connection = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
+  const [[row]] = (await connection.query('SELECT CURRENT_USER()')) as any
+  t.is(row['CURRENT_USER()'], 'alice@%')
+  await connection.end()
+  t.true(records.some((record) => record.outcome === 'local-protocol-error'))
+})
+
+test('COM_CHANGE_USER gets a clear error and is never relayed; the connection stays usable', async (t) => {
+  const server = await upstreamServer(t)
+  const proxy = await proxyFor(t, server)
+  const connection = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
+  t.teardown(() => connection.destroy())
+  const logins = server.authLog.length
+  const error = await t.throwsAsync(connection.changeUser({ user: 'mallory', password: LOCAL_PASSWORD }))
+  t.regex(error!.message, /COM_CHANGE_USER is not supported through mysql-openid-connect proxy/)
+  t.is(server.authLog.length, logins) // the upstream never saw it
+  t.false(server.authLog.some((entry) => entry.user === 'mallory'))
+})
+
+test('500 clients at once all log in and query', async (t) => {
+  const server = await upstreamServer(t)
+  const proxy = await proxyFor(t, server)
+  const answers = await Promise.all(
+    Array.from({ length: 500 }, async () => {
+      const connection = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD, connectTimeout: 60_000 })
+      try {
+        const [[row]] = (await connection.query('SELECT 1')) as any
+        return row['1']
+      } finally {
+        await connection.end()
+      }
+    }),
+  )
+  t.is(answers.filter((answer) => Number(answer) === 1).length, 500)
+})
+
+test('--max-connections: one client too many gets ERR 1040, the others keep working', async (t) => {
+  const server = await upstreamServer(t)
+  const proxy = await proxyFor(t, server, { maxConnections: 2 })
+  const open = await Promise.all([0, 1].map(() => mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })))
+  t.teardown(() => open.forEach((connection) => connection.destroy()))
+  const error: any = await t.throwsAsync(mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD }))
+  t.is(error.errno, 1040)
+  const [[row]] = (await open[1].query('SELECT 1')) as any
+  t.is(Number(row['1']), 1)
+})
+
+test('an upstream that refuses the connection gives the client an ERR packet and the proxy goes on', async (t) => {
+  const closed = net.createServer()
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+  const { port } = closed.address() as net.AddressInfo
+  await new Promise((resolve) => closed.close(resolve))
+  const proxy = await proxyFor(t, { host: '127.0.0.1', port, ca: undefined })
+  const error: any = await t.throwsAsync(mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD }))
+  t.regex(error.message, /mysql-openid-connect proxy: cannot reach the upstream server \(ECONNREFUSED\)/)
+  t.is(error.errno, 2013)
+})
+
+test('an upstream session killed mid-query gives that client an error; the other client keeps working', async (t) => {
+  const server = await realUpstream(t)
+  const proxy = await proxyFor(t, server)
+  const db = await mariaDb
+  const victim = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
+  const bystander = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
+  victim.on('error', () => {})
+  t.teardown(() => [victim, bystander].forEach((connection) => connection.destroy()))
+  const [[{ id }]] = (await victim.query('SELECT CONNECTION_ID() AS id')) as any
+  const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password })
+  t.teardown(() => admin.destroy())
+  const running = victim.query('SELECT SLEEP(20)')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await admin.query(`KILL CONNECTION ${Number(id)}`)
+  const error: any = await t.throwsAsync(running)
+  t.true(error.fatal === true || /Lost connection|closed/i.test(error.message), error.message)
+  const [[row]] = (await bystander.query('SELECT 6 * 7 AS answer')) as any
+  t.is(Number(row.answer), 42)
+})
+
+test('a token that expires while clients stay connected: they keep working, new logins get a refreshed token', async (t) => {
+  const server = await upstreamServer(t)
+  let fetched = 0
+  const proxy = await proxyFor(t, server, {
+    getToken: () => {
+      fetched++
+      return signToken({}, { expiresIn: 3 })
+    },
+    refreshBeforeExpirySeconds: 1,
+  })
+  const early = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
+  t.teardown(() => early.destroy())
+  const again = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
+  await again.end()
+  t.is(fetched, 1) // the second login used the cached token
+  await new Promise((resolve) => setTimeout(resolve, 3500)) // past exp
+  const late = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
+  t.teardown(() => late.destroy())
+  t.is(fetched, 2)
+  for (const connection of [early, late]) {
+    const [[row]] = (await connection.query('SELECT CURRENT_USER()')) as any
+    t.is(row['CURRENT_USER()'], 'alice@%')
+  }
+  t.true(server.authLog.every((entry) => entry.ok))
+})
+
+test('the token goes only to a verified upstream: a certificate for another name refuses before sending', async (t) => {
+  const server = await upstreamServer(t)
+  const proxy = await proxyFor(t, server, { ssl: { ca: server.ca, servername: 'not-the-server.example' } })
+  const error: any = await t.throwsAsync(mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD }))
+  t.regex(error.message, /mysql-openid-connect proxy: /)
+  t.is(server.authLog.filter((entry) => entry.tokenBytes > 0).length, 0)
+})
+
+test('local TLS for clients that insist on it', async (t) => {
+  const server = await upstreamServer(t)
+  const pki = await createTestPki()
+  const proxy = await proxyFor(t, server, { listen: { host: '127.0.0.1', port: 0 }, localTls: { key: pki.right.key, cert: pki.right.cert } })
+  const connection = await mysql.createConnection({ host: '127.0.0.1', port: (proxy.address as any).port, user: 'alice', password: LOCAL_PASSWORD, ssl: { ca: pki.ca } })
+  t.teardown(() => connection.destroy())
+  const [[row]] = (await connection.query('SELECT CURRENT_USER()')) as any
+  t.is(row['CURRENT_USER()'], 'alice@%')
+  t.true((connection as any).connection.stream.encrypted === true)
+})
+
+test('options: a non-loopback listen needs the flag and a local password; the socket is 0600', async (t) => {
+  const base = { upstream: { host: '127.0.0.1', port: 1 }, tokenFile: '/nonexistent', log: false as const }
+  await t.throwsAsync(createProxy({ ...base, listen: { host: '0.0.0.0', port: 0 } }), { message: /not a loopback address/ })
+  await t.throwsAsync(createProxy({ ...base, listen: { host: '0.0.0.0', port: 0 }, allowNonLoopback: true }), { message: /needs a localPassword/ })
+  const proxy = await createProxy({ ...base, listen: { path: localSocketPath('mode') } })
+  t.teardown(() => proxy.close())
+  t.is(statSync(socketOf(proxy)).mode & 0o777, 0o600)
+})
+
+test.after('no token or password appears in any log record or event', (t) => {
+  const text = JSON.stringify([records, events])
+  t.true(records.length > 0)
+  for (const secret of secrets) t.false(text.includes(secret.slice(0, 24)))
+})
