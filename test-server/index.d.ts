@@ -111,6 +111,8 @@ export type BackendOptions = ({ host: string; port: number; socketPath?: string 
   user: string
   password: string
   database: string
+  /** Connecting and each reply while logging in to the backend; default 10000 ms. */
+  timeoutMs?: number
 }
 
 export interface MariaDb {

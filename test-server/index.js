@@ -4,8 +4,8 @@
  * An embedded MySQL-protocol server that logs users in with an OpenID Connect ID token as strictly
  * as MySQL Enterprise, Percona Server, StarRocks or TiDB do (each mode's checks: modes/<mode>.js,
  * explained in docs/protocol.md#what-each-server-checks), and a local identity provider to mint
- * tokens (createIdentityProvider; a real one: startOidcProvider). For the package's tests and demo; it
- * is not a database.
+ * tokens (createIdentityProvider; a real one: startOidcProvider). For the package's tests and demo; without
+ * `backend` it is not a database.
  *
  *   const idp = await createIdentityProvider({ issuer: 'https://idp.example.test', alg: 'RS256' })
  *   const server = await startOidcServer({
@@ -25,6 +25,11 @@
  *     requireSecureTransport: undefined, // starrocks/tidb only, default false; always on for mysql-enterprise/percona
  *     socketPath: undefined,         // listen on this Unix socket instead of 127.0.0.1:<ephemeral port>
  *     fault: undefined,              // one of FAULTS, or (connectionNumber) => fault | undefined
+ *     backend: undefined,            // { host, port } | { socketPath }, with user, password (an admin
+ *       // login) and database: a real server to relay each session to once its login passed the
+ *       // mode's checks, as the same account (created at start; all privileges on database). Its
+ *       // greeting's version and capabilities are offered (no compression; TLS is ours). startMariaDb()
+ *       // resolves to this shape. timeoutMs (default 10000): connect and login replies.
  *   })
  *   server.host, server.port, server.socketPath, server.ca, server.authLog, server.openConnections
  *   A refusal is ERR 1045 as the real server words it; the reason is in server.authLog[i].reason.
@@ -42,6 +47,7 @@ const { createIdentityProvider, prepareProviders } = require('./identity-provide
 const { getSelfSignedCertificate } = require('./certs')
 const { startOidcProvider, startDemoIdentityProvider } = require('./oidc-provider')
 const { startMariaDb } = require('./mariadb')
+const { prepareBackend } = require('./backend')
 
 async function normalizeOptions(options) {
   const mode = options.mode || 'mysql-enterprise'
@@ -70,6 +76,7 @@ async function normalizeOptions(options) {
     requireSecureTransport: modeSettings.secureTransport === 'always' || options.requireSecureTransport === true,
     socketPath: options.socketPath,
     fault: options.fault,
+    backend: options.backend,
   }
 }
 
@@ -97,6 +104,8 @@ async function startOidcServer(options = {}) {
     connections: new Set(),
     sockets: new Set(),
     nextConnectionId: 1,
+    // the real database the sessions are relayed to, its accounts made for the configured users
+    backend: config.backend ? await prepareBackend(config.backend, Object.keys(config.accounts)) : null,
   }
   const listener = net.createServer((socket) => {
     socket.setNoDelay(true) // a reply is often several writes: Nagle plus delayed ACKs would add 40 ms

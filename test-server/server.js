@@ -11,6 +11,7 @@ const MODES = require('./modes')
 const { OIDC_CLIENT_PLUGIN } = require('./modes/wire')
 const { answerQuery, UNSUPPORTED_QUERY_MESSAGE } = require('./queries')
 const { verifyNativePassword } = require('./native-password')
+const { openBackendSession, relay } = require('./relay-session')
 
 const FAULTS = [
   'drop-after-handshake',
@@ -64,8 +65,19 @@ class Connection {
   }
 
   attach(stream) {
-    stream.on('data', (chunk) => this.onData(chunk))
+    this.onClientData = (chunk) => this.onData(chunk)
+    stream.on('data', this.onClientData)
     stream.on('error', () => this.destroy()) // client resets are normal in tests; nothing to report
+  }
+
+  // While a relay to a backend owns the client's bytes.
+  stopReading() {
+    this.stream.off('data', this.onClientData)
+  }
+
+  startReading() {
+    this.stream.on('data', this.onClientData)
+    this.stream.resume()
   }
 
   later(ms, fn) {
@@ -86,15 +98,31 @@ class Connection {
   }
 
   sendGreeting() {
-    this.capabilities = BASE_CAPABILITIES | (this.server.secureContext ? CLIENT.SSL : 0)
+    const { backend } = this.server
+    const withTls = Boolean(this.server.secureContext)
+    // in front of a backend: what it offers, so the relayed packets read the same on both ends
+    this.capabilities = backend ? backend.greetingCapabilities(withTls) : BASE_CAPABILITIES | (withTls ? CLIENT.SSL : 0)
     this.state = 'handshake-response'
     this.send(protocol.encodeHandshakeV10({
-      serverVersion: this.mode.serverVersion,
+      serverVersion: backend ? backend.serverVersion : this.mode.serverVersion,
       connectionId: this.connectionId,
       scramble: this.scramble,
       capabilities: this.capabilities,
       authPluginName: this.mode.defaultAuthPlugin,
+      ...(backend ? { charset: backend.charset, statusFlags: backend.statusFlags } : {}),
     }))
+  }
+
+  // A login (or COM_CHANGE_USER) passed: OK, or with a backend, a session there as this account.
+  accept() {
+    this.loggedIn = { user: this.user, account: this.account }
+    if (!this.server.backend) {
+      this.state = 'command'
+      return this.send(protocol.encodeOk())
+    }
+    this.state = 'backend-login'
+    this.busy = true
+    openBackendSession(this)
   }
 
   onData(chunk) {
@@ -155,6 +183,7 @@ class Connection {
   }
 
   onHandshakeResponse(response) {
+    this.request = response // what a backend session is opened with
     this.user = response.user
     this.database = response.database // what the ORMs' DATABASE() and schema probes see
     this.clientFlags = response.clientFlags
@@ -188,8 +217,7 @@ class Connection {
     if (response.clientPluginName !== 'mysql_native_password') return this.deny('expected mysql_native_password')
     if (!verifyNativePassword(this.scramble, password, response.authData)) return this.deny('wrong password')
     this.authEntry.ok = true
-    this.state = 'command'
-    this.send(protocol.encodeOk())
+    this.accept()
   }
 
   logAuth(fields) {
@@ -249,9 +277,7 @@ class Connection {
           this.deny(reason, { keepOpen: keepOpenOnDenial, fromTokenCheck: true })
         } else {
           this.authEntry.ok = true
-          this.loggedIn = { user: this.user, account: this.account }
-          this.state = 'command'
-          this.send(protocol.encodeOk())
+          this.accept()
         }
         this.drain()
       })
@@ -270,6 +296,7 @@ class Connection {
       this.user = this.loggedIn.user
       this.account = this.loggedIn.account
       this.state = 'command'
+      if (this.backendSide) relay(this, this.backendSide) // the backend session never changed
       return
     }
     this.state = 'denied'
@@ -280,6 +307,7 @@ class Connection {
   changeUserWithoutSwitch(request) {
     const plugin = this.mode.clientPlugin
     this.user = request.user
+    this.request = request
     this.passwordUsed = request.authData.length > 0
     this.authEntry = this.logAuth({ plugin: null, clientPlugin: request.clientPluginName, capability: null, tokenBytes: 0, changeUser: true })
     const account = Object.prototype.hasOwnProperty.call(this.config.accounts, request.user) ? this.config.accounts[request.user] : null
@@ -318,15 +346,26 @@ class Connection {
     for (const p of protocol.encodeTextResultSet(result.columns, result.rows, { deprecateEof })) this.send(p)
   }
 
-  destroy() {
+  // The relay ended: it closes both sockets itself, letting its last packets (an ERR) go out first.
+  forget() {
+    this.relay = null
+    this.backendSide = null
+    this.destroy({ keepSockets: true })
+  }
+
+  destroy({ keepSockets = false } = {}) {
     if (this.closed) return
     this.closed = true
+    if (this.relay) this.relay.close()
+    if (this.backendSide) this.backendSide.stream.destroy()
     this.token = null
     if (this.authEntry && !this.authEntry.ok && this.authEntry.reason === null) this.authEntry.reason = 'closed before auth finished'
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
-    this.stream.destroy()
-    this.rawSocket.destroy()
+    if (!keepSockets) {
+      this.stream.destroy()
+      this.rawSocket.destroy()
+    }
     this.server.connections.delete(this)
   }
 }

@@ -29,6 +29,7 @@ class PacketChannel {
     stream.on('end', this.onEnd)
     stream.on('close', this.onEnd)
     stream.on('error', this.onError)
+    stream.resume() // a relay that stopped pauses the socket
   }
 
   detach() {
