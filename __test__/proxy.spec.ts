@@ -127,7 +127,7 @@ test('the mariadb npm driver logs in through the proxy', async (t) => {
   const server = await realUpstream(t)
   const proxy = await proxyFor(t, server)
   const { database } = await mariaDb
-  const connection = await mariadb.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD, database })
+  const connection = await mariadb.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD, database, connectTimeout: 30_000 })
   t.teardown(() => connection.destroy())
   const rows = await connection.query('SELECT CURRENT_USER() AS who, 6 * 7 AS answer')
   t.regex(rows[0].who, /^alice@/)

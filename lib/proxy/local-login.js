@@ -102,11 +102,12 @@ async function acceptLocalLogin(socket, { greeting, verifier, localTlsContext, t
   current.user = response.user
   let plugin = response.clientPluginName
   let proof = response.authData
-  if (!LOCAL_PLUGINS.includes(plugin)) {
-    // a client that started with another method (or none) is switched to the proxy's own
-    channel.writePacket(encodeAuthSwitchRequest(CACHING_SHA2, Buffer.concat([scramble, Buffer.from([0])])))
+  if (!LOCAL_PLUGINS.includes(plugin) || (verifier && proof.length === 0)) {
+    // a client that started with another method (or none), or sent no proof (libmariadb with
+    // --default-auth when the greeting named another plugin), is asked again, as real servers do
+    plugin = LOCAL_PLUGINS.includes(plugin) ? plugin : CACHING_SHA2
+    channel.writePacket(encodeAuthSwitchRequest(plugin, Buffer.concat([scramble, Buffer.from([0])])))
     packet = await read()
-    plugin = CACHING_SHA2
     proof = packet.payload
   }
   // without a local password the proof is not checked: the socket's mode or loopback is the guard
