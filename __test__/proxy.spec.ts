@@ -4,7 +4,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,7 @@ import mysql from 'mysql2/promise'
 import mariadb from 'mariadb'
 
 import { createProxy, PROXY_CHANNEL, type ProxyOptions } from '../lib/proxy/index.js'
+import { parseProxyArgs } from '../lib/proxy/cli.js'
 import { startOidcServer, createIdentityProvider, localSocketPath } from '../test-server/index.js'
 import { startMariaDb } from '../test-server/mariadb.js'
 import { mariadbCli, pythonWithPyMySQL, bunPath } from './helpers/real-clients.cjs'
@@ -382,4 +383,47 @@ test('the CLI refuses a secret as a flag value, and names what is missing', asyn
   const help = await run(process.execPath, [cli, 'proxy', '--help'])
   t.is(help.code, 0)
   t.regex(help.stdout, /--upstream HOST:PORT/)
+})
+
+/** The proxy flags of the README's systemd unit (ExecStart) and Kubernetes sidecar (args). */
+function readmeProxyFlags() {
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8')
+  const execStart = /^ExecStart=.* proxy (.*)$/m.exec(readme)![1]
+  const systemd = (execStart.match(/"[^"]*"|\S+/g) ?? []).map((arg) => arg.replace(/^"|"$/g, ''))
+  const k8sArgs = /args: (\[[^\]]*\])/.exec(readme)![1]
+  return { systemd, kubernetes: JSON.parse(k8sArgs) as string[] }
+}
+
+test("the README's systemd unit and Kubernetes sidecar run, with this machine's paths and upstream", async (t) => {
+  const server = await realUpstream(t)
+  const dir = tempDir()
+  const token = await signToken({}, { expiresIn: 600 })
+  const files: Record<string, string> = {
+    '/etc/mysql/ca.pem': server.ca!, '/etc/mysql-ca/ca.pem': server.ca!,
+    '/var/run/secrets/tokens/mysql': token, '/etc/mysql-oidc/local-password': `${LOCAL_PASSWORD}\n`,
+  }
+  const local = (value: string) => {
+    if (value === 'db.example.com:3306') return `${server.host}:${server.port}`
+    if (value === '/run/mysql-oidc/mysql.sock') return localSocketPath('readme')
+    if (value.startsWith('gcloud ')) return `cat ${join(dir, 'token')}` // the program that prints the token
+    if (files[value] !== undefined) {
+      const file = join(dir, value.replaceAll('/', '_'))
+      writeFileSync(file, files[value])
+      return file
+    }
+    return value
+  }
+  writeFileSync(join(dir, 'token'), token)
+  const { systemd, kubernetes } = readmeProxyFlags()
+  for (const [name, flags] of Object.entries({ systemd, kubernetes })) {
+    const args = flags.map(local)
+    const { options } = parseProxyArgs(args) as any
+    const proxy = await createProxy({ ...options, log: false })
+    t.teardown(() => proxy.close({ drainTimeoutMs: 100 }))
+    const password = name === 'systemd' ? LOCAL_PASSWORD : undefined
+    const connection = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password })
+    const [[row]] = (await connection.query('SELECT CURRENT_USER() AS who')) as any
+    t.regex(row.who, /^alice@/, name)
+    await connection.end()
+  }
 })

@@ -25,16 +25,19 @@ function hasCommand(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
 }
 
-function mariadbCli() {
-  if (!hasCommand('mariadb')) {
-    const isRoot = process.getuid && process.getuid() === 0
-    if (!isRoot || !fs.existsSync('/etc/debian_version')) throw new Error('the mariadb client is needed: apt-get install mariadb-client')
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    if (spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'mariadb-client'], { env, stdio: 'ignore' }).status !== 0) {
-      run('apt-get', ['update'], { env })
-      run('apt-get', ['install', '-y', '--no-install-recommends', 'mariadb-client'], { env })
-    }
+/** apt-get install, as root on Debian only (what CI machines are); elsewhere a clear error. */
+function aptInstall(name) {
+  const isRoot = process.getuid && process.getuid() === 0
+  if (!isRoot || !fs.existsSync('/etc/debian_version')) throw new Error(`${name} is needed: apt-get install ${name}`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  if (spawnSync('apt-get', ['install', '-y', '--no-install-recommends', name], { env, stdio: 'ignore' }).status !== 0) {
+    run('apt-get', ['update'], { env })
+    run('apt-get', ['install', '-y', '--no-install-recommends', name], { env })
   }
+}
+
+function mariadbCli() {
+  if (!hasCommand('mariadb')) aptInstall('mariadb-client')
   return 'mariadb'
 }
 
@@ -44,7 +47,12 @@ function pythonWithPyMySQL() {
   if (!fs.existsSync(path.join(venv, '.ok'))) {
     fs.rmSync(venv, { recursive: true, force: true })
     fs.mkdirSync(TOOLS, { recursive: true })
-    run('python3', ['-m', 'venv', venv])
+    if (spawnSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' }).status !== 0) {
+      // Debian splits venv (and ensurepip) into python3-venv
+      fs.rmSync(venv, { recursive: true, force: true })
+      aptInstall('python3-venv')
+      run('python3', ['-m', 'venv', venv])
+    }
     run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `PyMySQL==${PYMYSQL_VERSION}`])
     fs.writeFileSync(path.join(venv, '.ok'), '')
   }

@@ -7,7 +7,7 @@
 const { performance } = require('node:perf_hooks')
 const { COMMAND, encodeErr, framePackets, startRelay } = require('../mysql-protocol')
 const { acceptLocalLogin, LocalLoginError } = require('./local-login.js')
-const { openUpstream, loginUpstream, UpstreamError } = require('./upstream.js')
+const { openUpstream, secureUpstream, loginUpstream, UpstreamError } = require('./upstream.js')
 
 const CHANGE_USER_ERROR = 'COM_CHANGE_USER is not supported through mysql-openid-connect proxy: the proxy logs in with its own token; open a new connection instead'
 
@@ -42,12 +42,16 @@ class ProxyConnection {
       const opened = await openUpstream(config.upstream, config.connectTimeoutMs)
       this.upstreamChannel = opened.channel
       if (this.socket.destroyed) throw new UpstreamError('the client left', { outcome: 'client-closed' })
+      // the upstream TLS handshake and the local login run side by side; the token waits for both
+      const secured = secureUpstream(opened, config)
+      secured.catch(() => {}) // reported below, after the local login
       const { response } = await acceptLocalLogin(this.socket, {
         greeting: opened.greeting,
         verifier: this.proxy.verifier,
         localTlsContext: this.proxy.localTlsContext,
         timeoutMs: config.connectTimeoutMs,
       }, local)
+      await secured
       this.record.user = response.user
       const user = config.user ?? response.user
       this.record.upstreamUser = user

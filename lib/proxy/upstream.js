@@ -54,30 +54,43 @@ async function openUpstream(upstream, timeoutMs) {
   }
 }
 
+/** TLS unless the upstream is a local socket or the user opted out of it in so many words. */
+function needsTls(upstream, ssl, tokenOptions) {
+  return !upstream.socketPath && (ssl !== undefined || tokenOptions.allowInsecureTransport !== true)
+}
+
 /**
- * Logs in on an opened upstream as `user`, with the local client's `response` (flags, database,
- * charset, attributes). `loginFor` makes the token answer. Resolves { stream, buffered, ok, clientFlags }.
+ * Upgrades an opened upstream to TLS, while the local client is still logging in: the SSLRequest
+ * names every flag the proxy may ask for; servers read the flags again from the full response after
+ * the TLS handshake, which names the local client's. Resolves when the handshake is done.
+ */
+async function secureUpstream({ channel, greeting }, { upstream, ssl, tokenOptions }) {
+  if (!needsTls(upstream, ssl, tokenOptions)) return
+  if (!(greeting.capabilities & CLIENT.SSL)) {
+    throw new UpstreamError('the upstream server does not offer TLS', { outcome: 'upstream-refused', code: 'ERR_OIDC_INSECURE_TRANSPORT' })
+  }
+  const clientFlags = ((greeting.capabilities & ~NOT_OFFERED) | LOGIN_FLAGS | CLIENT.SSL) >>> 0
+  channel.writePacket(encodeSslRequest({ clientFlags }))
+  const verify = tokenOptions.allowUnverifiedServer !== true && tokenOptions.allowInsecureTransport !== true
+  const servername = ssl?.servername ?? (net.isIP(upstream.host) ? undefined : upstream.host)
+  try {
+    await channel.upgradeToTls({ ...ssl, servername, rejectUnauthorized: verify })
+  } catch (err) {
+    throw new UpstreamError(`the upstream TLS handshake failed (${err.code || err.message})`, { outcome: 'upstream-tls-failed', code: 'ERR_OIDC_UNVERIFIED_SERVER' })
+  }
+}
+
+/**
+ * Logs in on an opened (and, unless local, secured) upstream as `user`, with the local client's
+ * `response` (flags, database, charset, attributes). `loginFor` makes the token answer.
+ * Resolves { stream, buffered, ok, clientFlags }.
  */
 async function loginUpstream({ channel, greeting }, response, { upstream, ssl, tokenOptions, loginFor, user, timeoutMs }) {
   let clientFlags = (response.clientFlags & greeting.capabilities & ~NOT_OFFERED) | LOGIN_FLAGS
   clientFlags = response.database ? clientFlags | CLIENT.CONNECT_WITH_DB : clientFlags & ~CLIENT.CONNECT_WITH_DB
   if (!response.connectAttrs) clientFlags &= ~CLIENT.CONNECT_ATTRS
+  if (needsTls(upstream, ssl, tokenOptions)) clientFlags |= CLIENT.SSL
   const { charset, database, connectAttrs } = response
-  // TLS unless the upstream is a local socket or the user opted out of it in so many words
-  if (!upstream.socketPath && (ssl !== undefined || tokenOptions.allowInsecureTransport !== true)) {
-    if (!(greeting.capabilities & CLIENT.SSL)) {
-      throw new UpstreamError('the upstream server does not offer TLS', { outcome: 'upstream-refused', code: 'ERR_OIDC_INSECURE_TRANSPORT' })
-    }
-    clientFlags |= CLIENT.SSL
-    channel.writePacket(encodeSslRequest({ clientFlags, charset }))
-    const verify = tokenOptions.allowUnverifiedServer !== true && tokenOptions.allowInsecureTransport !== true
-    const servername = ssl?.servername ?? (net.isIP(upstream.host) ? undefined : upstream.host)
-    try {
-      await channel.upgradeToTls({ ...ssl, servername, rejectUnauthorized: verify })
-    } catch (err) {
-      throw new UpstreamError(`the upstream TLS handshake failed (${err.code || err.message})`, { outcome: 'upstream-tls-failed', code: 'ERR_OIDC_UNVERIFIED_SERVER' })
-    }
-  }
   clientFlags >>>= 0
   const login = loginFor(() => channel.stream, { user, host: upstream.host, port: upstream.port, socketPath: upstream.socketPath, ssl })
   const answer = async (pluginName, data) => {
@@ -118,4 +131,4 @@ async function loginUpstream({ channel, greeting }, response, { upstream, ssl, t
   }
 }
 
-module.exports = { openUpstream, loginUpstream, UpstreamError }
+module.exports = { openUpstream, secureUpstream, loginUpstream, UpstreamError }

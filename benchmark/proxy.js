@@ -1,0 +1,189 @@
+'use strict'
+
+// The proxy against the floor, a plain byte relay (node:net piping, a few lines), both in this
+// process, both in front of the same upstream (the embedded OIDC server relaying to MariaDB, in a
+// child process), variants taking turns:
+//   100 MB result set: throughput through the proxy / through the relay (goal ≥ 0.9×)
+//   10 000 SELECT 1 round trips on one connection: time through the proxy / the relay (goal ≤ 1.1×)
+//   a new connection (connect + end, cached token): proxy / a direct OIDC login with the plugin (goal ≤ 1.2×)
+//   memory per idle connection: the CLI proxy's RSS (its own process) with 200 idle clients
+// Through the relay, mysql2 logs in itself (TLS end to end, the plugin); through the proxy it logs in
+// with the local password over loopback and the proxy logs in upstream with the token.
+
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const net = require('node:net')
+const os = require('node:os')
+const path = require('node:path')
+const readline = require('node:readline')
+const mysql = require('mysql2/promise')
+const { authPlugins } = require('../main.js')
+const { createProxy } = require('../lib/proxy/index.js')
+const { record, fmtMs, fmtRatio, table } = require('./report.js')
+
+const RESULT_ROWS = 100
+const ROW_BYTES = 1024 * 1024 - 64 // 100 rows of ~1 MiB: ~100 MB
+const THROUGHPUT_ROUNDS = 4
+const ROUND_TRIPS = 10_000
+const ROUND_TRIP_CHUNK = 1000
+const LOGINS = 100
+const IDLE_CONNECTIONS = 100 // MariaDB allows 151 by default
+const LOCAL_PASSWORD = 'bench-local-password'
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+
+async function startUpstream() {
+  const child = spawn(process.execPath, [path.join(__dirname, 'proxy-upstream.js')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const first = await lines.next()
+  if (first.done) throw new Error('the benchmark upstream ended before it was ready')
+  return { upstream: JSON.parse(first.value), stop: () => new Promise((resolve) => (child.stdin.end(), child.on('exit', resolve))) }
+}
+
+/** The floor: bytes piped both ways, nothing read. */
+async function startPlainRelay(upstream) {
+  const server = net.createServer((client) => {
+    const socket = net.connect(upstream.port, upstream.host)
+    client.setNoDelay(true) // as the proxy does: without it Nagle delays each small reply
+    socket.setNoDelay(true)
+    client.pipe(socket).pipe(client)
+    client.on('error', () => socket.destroy())
+    socket.on('error', () => client.destroy())
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server
+}
+
+async function timed(fn) {
+  const started = process.hrtime.bigint()
+  await fn()
+  return Number(process.hrtime.bigint() - started) / 1e6
+}
+
+async function resultSet(options) {
+  const connection = await mysql.createConnection(options)
+  let bytes = 0
+  const ms = await timed(async () => {
+    const [rows] = await connection.query({ sql: `SELECT REPEAT('x', ${ROW_BYTES}) FROM seq_1_to_${RESULT_ROWS}`, rowsAsArray: true })
+    for (const [value] of rows) bytes += value.length
+  })
+  await connection.end()
+  return { ms, bytes }
+}
+
+async function roundTrips(connection, count) {
+  return timed(async () => {
+    for (let i = 0; i < count; i++) await connection.query('SELECT 1')
+  })
+}
+
+async function login(options) {
+  return timed(async () => {
+    const connection = await mysql.createConnection(options)
+    await connection.end()
+  })
+}
+
+function rssKb(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1])
+}
+
+async function idleMemory(upstream) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'))
+  fs.writeFileSync(path.join(dir, 'token'), upstream.token)
+  fs.writeFileSync(path.join(dir, 'ca.pem'), upstream.ca)
+  const socketPath = path.join(dir, 'proxy.sock')
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'mysql-openid-connect.js'), 'proxy',
+    '--upstream', `${upstream.host}:${upstream.port}`, '--ssl-ca', path.join(dir, 'ca.pem'), '--token-file', path.join(dir, 'token'),
+    '--socket', socketPath, '--local-password-env', 'BENCH_PW', '--log-format', 'json'], { env: { ...process.env, BENCH_PW: LOCAL_PASSWORD }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  while (!/listening on/.test(stderr)) await new Promise((resolve) => setTimeout(resolve, 20))
+  const options = { socketPath, user: 'alice', password: LOCAL_PASSWORD, database: upstream.database }
+  const warm = await Promise.all(Array.from({ length: 10 }, () => mysql.createConnection(options)))
+  await Promise.all(warm.map((c) => c.end()))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const before = rssKb(child.pid)
+  const idle = []
+  for (let i = 0; i < IDLE_CONNECTIONS; i++) idle.push(await mysql.createConnection(options))
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const after = rssKb(child.pid)
+  await Promise.all(idle.map((c) => c.end()))
+  child.kill('SIGTERM')
+  await new Promise((resolve) => child.on('exit', resolve))
+  fs.rmSync(dir, { recursive: true, force: true })
+  return ((after - before) * 1024) / IDLE_CONNECTIONS
+}
+
+async function runProxy() {
+  console.log('\n== Proxy: against a plain node:net relay in front of the same upstream (OIDC server + MariaDB in a child process) ==')
+  const { upstream, stop } = await startUpstream()
+  const relay = await startPlainRelay(upstream)
+  const proxy = await createProxy({
+    upstream: { host: upstream.host, port: upstream.port },
+    ssl: { ca: upstream.ca },
+    getToken: async () => upstream.token,
+    listen: { host: '127.0.0.1', port: 0 },
+    localPassword: LOCAL_PASSWORD,
+    log: false,
+  })
+  try {
+    const plugin = { user: 'alice', database: upstream.database, ssl: { ca: upstream.ca }, authPlugins: authPlugins({ getToken: async () => upstream.token }) }
+    const variants = {
+      relay: { ...plugin, host: '127.0.0.1', port: relay.address().port },
+      proxy: { host: '127.0.0.1', port: proxy.address.port, user: 'alice', password: LOCAL_PASSWORD, database: upstream.database },
+      direct: { ...plugin, host: upstream.host, port: upstream.port },
+    }
+
+    // 100 MB result set
+    const throughput = { relay: [], proxy: [] }
+    await resultSet(variants.relay)
+    await resultSet(variants.proxy)
+    for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
+      for (const name of i % 2 ? ['proxy', 'relay'] : ['relay', 'proxy']) {
+        const { ms, bytes } = await resultSet(variants[name])
+        throughput[name].push(bytes / 1e6 / (ms / 1000))
+      }
+    }
+    const mbps = (name) => median(throughput[name])
+    const throughputRatio = mbps('proxy') / mbps('relay')
+
+    // 10 000 SELECT 1
+    const connections = { relay: await mysql.createConnection(variants.relay), proxy: await mysql.createConnection(variants.proxy) }
+    const trips = { relay: 0, proxy: 0 }
+    for (let done = 0; done < ROUND_TRIPS; done += ROUND_TRIP_CHUNK) {
+      for (const name of (done / ROUND_TRIP_CHUNK) % 2 ? ['proxy', 'relay'] : ['relay', 'proxy']) trips[name] += await roundTrips(connections[name], ROUND_TRIP_CHUNK)
+    }
+    await Promise.all(Object.values(connections).map((c) => c.end()))
+    const tripRatio = trips.proxy / trips.relay
+
+    // new connections, cached token
+    const logins = { direct: [], proxy: [] }
+    for (let i = 0; i < 10; i++) await Promise.all([login(variants.direct), login(variants.proxy)])
+    for (let i = 0; i < LOGINS; i++) {
+      for (const name of i % 2 ? ['proxy', 'direct'] : ['direct', 'proxy']) logins[name].push(await login(variants[name]))
+    }
+    const loginRatio = median(logins.proxy) / median(logins.direct)
+
+    const perIdle = await idleMemory(upstream)
+
+    console.log(table([
+      ['', 'plain relay / direct', 'proxy', 'proxy / floor', 'goal'],
+      ['100 MB result set (MB/s, median of 4)', mbps('relay').toFixed(0), mbps('proxy').toFixed(0), fmtRatio(throughputRatio), '≥ 0.90×'],
+      [`${ROUND_TRIPS} × SELECT 1 on one connection`, fmtMs(trips.relay), fmtMs(trips.proxy), fmtRatio(tripRatio), '≤ 1.10×'],
+      ['new connection (median), vs a direct plugin login', fmtMs(median(logins.direct)), fmtMs(median(logins.proxy)), fmtRatio(loginRatio), '≤ 1.20×'],
+    ]))
+    console.log(`memory per idle connection (proxy process RSS, ${IDLE_CONNECTIONS} idle clients): ${(perIdle / 1024).toFixed(1)} KiB`)
+    record('proxy', '100 MB result set: throughput, proxy / plain relay', `${fmtRatio(throughputRatio)} (${mbps('proxy').toFixed(0)} vs ${mbps('relay').toFixed(0)} MB/s)`, '≥ 0.90×', throughputRatio >= 0.9)
+    record('proxy', '10 000 SELECT 1: time, proxy / plain relay', `${fmtRatio(tripRatio)} (${fmtMs(trips.proxy)} vs ${fmtMs(trips.relay)})`, '≤ 1.10×', tripRatio <= 1.1)
+    record('proxy', 'new connection, cached token: proxy / direct plugin login', `${fmtRatio(loginRatio)} (${fmtMs(median(logins.proxy))} vs ${fmtMs(median(logins.direct))})`, '≤ 1.20×', loginRatio <= 1.2)
+    record('proxy', 'memory per idle connection (info)', `${(perIdle / 1024).toFixed(1)} KiB`, '', null)
+  } finally {
+    await proxy.close({ drainTimeoutMs: 100 })
+    relay.close()
+    await stop()
+  }
+}
+
+module.exports = { runProxy }
