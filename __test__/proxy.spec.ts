@@ -290,12 +290,11 @@ test('a token that expires while clients stay connected: they keep working, new 
   await again.end()
   // the second login used the cached token (unless a loaded machine already reached the refresh window)
   if (Date.now() - firstFetchAt < (LIFETIME_S - 1) * 1000) t.is(fetched, 1)
-  const before = fetched
   await new Promise((resolve) => setTimeout(resolve, firstFetchAt + LIFETIME_S * 1000 + 500 - Date.now())) // past exp
   // the server refuses an expired token: this login passing proves the proxy fetched a new one
   const late = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD })
   t.teardown(() => late.destroy())
-  t.true(fetched > before)
+  t.true(fetched >= 2)
   for (const connection of [early, late]) {
     const [[row]] = (await connection.query('SELECT CURRENT_USER()')) as any
     t.is(row['CURRENT_USER()'], 'alice@%')
