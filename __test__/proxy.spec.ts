@@ -213,8 +213,9 @@ test('COM_CHANGE_USER gets a clear error and is never relayed; the connection st
 })
 
 test('500 clients at once all log in and query', async (t) => {
-  const server = await upstreamServer(t)
-  const proxy = await proxyFor(t, server)
+  // upstream over a local socket: 500 TLS handshakes on each side would only measure this machine
+  const server = await upstreamServer(t, { tls: false, socketPath: localSocketPath('upstream') })
+  const proxy = await proxyFor(t, server, { upstream: { socketPath: server.socketPath! }, ssl: undefined })
   const answers = await Promise.all(
     Array.from({ length: 500 }, async () => {
       const connection = await mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD, connectTimeout: 60_000 })
@@ -266,7 +267,8 @@ test('an upstream session killed mid-query gives that client an error; the other
   await new Promise((resolve) => setTimeout(resolve, 300))
   await admin.query(`KILL CONNECTION ${Number(id)}`)
   const error: any = await t.throwsAsync(running)
-  t.true(error.fatal === true || /Lost connection|closed/i.test(error.message), error.message)
+  // an ERR packet, not a bare close: CR_SERVER_LOST, as MySQL Router reports it
+  t.is(error.errno, 2013, error.message)
   const [[row]] = (await bystander.query('SELECT 6 * 7 AS answer')) as any
   t.is(Number(row.answer), 42)
 })
