@@ -437,3 +437,17 @@ test("the README's systemd unit and Kubernetes sidecar run, with this machine's 
     await connection.end()
   }
 })
+
+test('a client that leaves while the token is on its way leaves no upstream session behind', async (t) => {
+  const server = await upstreamServer(t)
+  const proxy = await proxyFor(t, server, {
+    getToken: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 800))
+      return signToken()
+    },
+  })
+  await t.throwsAsync(mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD, connectTimeout: 300 }))
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.is(proxy.connections, 0)
+  t.is(server.openConnections, 0)
+})

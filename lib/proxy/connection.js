@@ -56,6 +56,11 @@ class ProxyConnection {
       const user = config.user ?? response.user
       this.record.upstreamUser = user
       const login = await loginUpstream(opened, response, { ...config, loginFor: this.proxy.loginFor, user, timeoutMs: config.connectTimeoutMs })
+      if (local.channel.stream.destroyed || login.stream.destroyed) {
+        // one side left while the token was on its way: nothing to relay, nothing may stay open
+        login.stream.destroy()
+        return this.finish(local.channel.stream.destroyed ? 'client-closed' : 'upstream-closed')
+      }
       // the upstream's OK (status, session state) goes to the client with the local sequence id
       local.channel.writePacket(login.ok)
       const client = local.channel.release()

@@ -56,6 +56,7 @@ async function createProxy(input) {
   }
   const logConnection = connectionLogger(config)
   const connections = new Set()
+  let closing = null // { promise, done } once close() was called
   const proxy = {
     config,
     loginFor,
@@ -88,7 +89,6 @@ async function createProxy(input) {
   if (config.listen.path) fs.chmodSync(config.listen.path, 0o600)
   const address = server.address()
 
-  let closing = null
   const close = ({ drainTimeoutMs = config.drainTimeoutMs } = {}) => {
     if (closing) return closing.promise
     let done
