@@ -1,24 +1,22 @@
 'use strict'
 
-// The proxy against the floor, a plain byte relay (node:net piping, a few lines), both in this
-// process, both in front of the same upstream (the embedded OIDC server relaying to MariaDB, in a
-// child process), variants taking turns:
+// The proxy against the floor, a plain byte relay (node:net piping, a few lines), each in its own
+// process as a proxy runs (the proxy as the CLI, `mysql-openid-connect proxy`), both in front of the
+// same upstream (the embedded OIDC server relaying to MariaDB, a third process), variants taking turns:
 //   100 MB result set: throughput through the proxy / through the relay (goal ≥ 0.9×)
 //   10 000 SELECT 1 round trips on one connection: time through the proxy / the relay (goal ≤ 1.1×)
 //   a new connection (connect + end, cached token): proxy / a direct OIDC login with the plugin (goal ≤ 1.2×)
-//   memory per idle connection: the CLI proxy's RSS (its own process) with 200 idle clients
+//   memory per idle connection: the proxy process's RSS with 100 idle clients
 // Through the relay, mysql2 logs in itself (TLS end to end, the plugin); through the proxy it logs in
 // with the local password over loopback and the proxy logs in upstream with the token.
 
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
-const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const readline = require('node:readline')
 const mysql = require('mysql2/promise')
 const { authPlugins } = require('../main.js')
-const { createProxy } = require('../lib/proxy/index.js')
 const { record, fmtMs, fmtRatio, table } = require('./report.js')
 
 const RESULT_ROWS = 100
@@ -40,18 +38,42 @@ async function startUpstream() {
   return { upstream: JSON.parse(first.value), stop: () => new Promise((resolve) => (child.stdin.end(), child.on('exit', resolve))) }
 }
 
-/** The floor: bytes piped both ways, nothing read. */
-async function startPlainRelay(upstream) {
-  const server = net.createServer((client) => {
-    const socket = net.connect(upstream.port, upstream.host)
-    client.setNoDelay(true) // as the proxy does: without it Nagle delays each small reply
-    socket.setNoDelay(true)
-    client.pipe(socket).pipe(client)
-    client.on('error', () => socket.destroy())
-    socket.on('error', () => client.destroy())
+/** Runs a script; resolves its first stdout line (JSON) and a stop function. */
+async function startChild(args, env) {
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.on('exit', resolve)
+    child.kill('SIGTERM')
+    child.stdin.end()
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return server
+  return { child, lines, stop, stderr: () => stderr }
+}
+
+async function startPlainRelay(upstream) {
+  const relay = await startChild([path.join(__dirname, 'plain-relay.js'), upstream.host, String(upstream.port)])
+  const first = await relay.lines.next()
+  if (first.done) throw new Error('the plain relay ended before it was ready')
+  return { port: JSON.parse(first.value).port, pid: relay.child.pid, stop: relay.stop }
+}
+
+/** The CLI proxy, token from a program (so cached and refreshed as getToken is), on loopback TCP. */
+async function startCliProxy(upstream, dir) {
+  fs.writeFileSync(path.join(dir, 'token'), upstream.token)
+  fs.writeFileSync(path.join(dir, 'ca.pem'), upstream.ca)
+  const proxy = await startChild([path.join(__dirname, '..', 'bin', 'mysql-openid-connect.js'), 'proxy',
+    '--upstream', `${upstream.host}:${upstream.port}`, '--ssl-ca', path.join(dir, 'ca.pem'), '--command', `cat ${path.join(dir, 'token')}`,
+    '--listen', '127.0.0.1:0', '--local-password-env', 'BENCH_PW', '--max-connections', '1000'], { BENCH_PW: LOCAL_PASSWORD })
+  const started = Date.now()
+  let match
+  while (!(match = /listening on 127\.0\.0\.1:(\d+)/.exec(proxy.stderr()))) {
+    if (proxy.child.exitCode !== null || Date.now() - started > 10_000) throw new Error(`the proxy did not start: ${proxy.stderr()}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return { port: Number(match[1]), pid: proxy.child.pid, stop: proxy.stop }
 }
 
 async function timed(fn) {
@@ -89,50 +111,30 @@ function rssKb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1])
 }
 
-async function idleMemory(upstream) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'))
-  fs.writeFileSync(path.join(dir, 'token'), upstream.token)
-  fs.writeFileSync(path.join(dir, 'ca.pem'), upstream.ca)
-  const socketPath = path.join(dir, 'proxy.sock')
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'mysql-openid-connect.js'), 'proxy',
-    '--upstream', `${upstream.host}:${upstream.port}`, '--ssl-ca', path.join(dir, 'ca.pem'), '--token-file', path.join(dir, 'token'),
-    '--socket', socketPath, '--local-password-env', 'BENCH_PW', '--log-format', 'json'], { env: { ...process.env, BENCH_PW: LOCAL_PASSWORD }, stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (d) => (stderr += d))
-  while (!/listening on/.test(stderr)) await new Promise((resolve) => setTimeout(resolve, 20))
-  const options = { socketPath, user: 'alice', password: LOCAL_PASSWORD, database: upstream.database }
+async function idleMemory(pid, options) {
   const warm = await Promise.all(Array.from({ length: 10 }, () => mysql.createConnection(options)))
   await Promise.all(warm.map((c) => c.end()))
   await new Promise((resolve) => setTimeout(resolve, 300))
-  const before = rssKb(child.pid)
+  const before = rssKb(pid)
   const idle = []
   for (let i = 0; i < IDLE_CONNECTIONS; i++) idle.push(await mysql.createConnection(options))
   await new Promise((resolve) => setTimeout(resolve, 500))
-  const after = rssKb(child.pid)
+  const after = rssKb(pid)
   await Promise.all(idle.map((c) => c.end()))
-  child.kill('SIGTERM')
-  await new Promise((resolve) => child.on('exit', resolve))
-  fs.rmSync(dir, { recursive: true, force: true })
   return ((after - before) * 1024) / IDLE_CONNECTIONS
 }
 
 async function runProxy() {
   console.log('\n== Proxy: against a plain node:net relay in front of the same upstream (OIDC server + MariaDB in a child process) ==')
   const { upstream, stop } = await startUpstream()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'))
   const relay = await startPlainRelay(upstream)
-  const proxy = await createProxy({
-    upstream: { host: upstream.host, port: upstream.port },
-    ssl: { ca: upstream.ca },
-    getToken: async () => upstream.token,
-    listen: { host: '127.0.0.1', port: 0 },
-    localPassword: LOCAL_PASSWORD,
-    log: false,
-  })
+  const proxy = await startCliProxy(upstream, dir)
   try {
     const plugin = { user: 'alice', database: upstream.database, ssl: { ca: upstream.ca }, authPlugins: authPlugins({ getToken: async () => upstream.token }) }
     const variants = {
-      relay: { ...plugin, host: '127.0.0.1', port: relay.address().port },
-      proxy: { host: '127.0.0.1', port: proxy.address.port, user: 'alice', password: LOCAL_PASSWORD, database: upstream.database },
+      relay: { ...plugin, host: '127.0.0.1', port: relay.port },
+      proxy: { host: '127.0.0.1', port: proxy.port, user: 'alice', password: LOCAL_PASSWORD, database: upstream.database },
       direct: { ...plugin, host: upstream.host, port: upstream.port },
     }
 
@@ -166,7 +168,7 @@ async function runProxy() {
     }
     const loginRatio = median(logins.proxy) / median(logins.direct)
 
-    const perIdle = await idleMemory(upstream)
+    const perIdle = await idleMemory(proxy.pid, variants.proxy)
 
     console.log(table([
       ['', 'plain relay / direct', 'proxy', 'proxy / floor', 'goal'],
@@ -180,9 +182,10 @@ async function runProxy() {
     record('proxy', 'new connection, cached token: proxy / direct plugin login', `${fmtRatio(loginRatio)} (${fmtMs(median(logins.proxy))} vs ${fmtMs(median(logins.direct))})`, '≤ 1.20×', loginRatio <= 1.2)
     record('proxy', 'memory per idle connection (info)', `${(perIdle / 1024).toFixed(1)} KiB`, '', null)
   } finally {
-    await proxy.close({ drainTimeoutMs: 100 })
-    relay.close()
+    await proxy.stop()
+    await relay.stop()
     await stop()
+    fs.rmSync(dir, { recursive: true, force: true })
   }
 }
 
