@@ -451,3 +451,13 @@ test('a client that leaves while the token is on its way leaves no upstream sess
   t.is(proxy.connections, 0)
   t.is(server.openConnections, 0)
 })
+
+test('one token per login: an upstream that asks again after the token gets nothing more, the client an error', async (t) => {
+  const server = await upstreamServer(t, { fault: 'more-data-after-response' })
+  const proxy = await proxyFor(t, server)
+  const error: any = await t.throwsAsync(mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD }))
+  t.regex(error.message, /mysql-openid-connect proxy: the upstream server asked for more than one answer/)
+  await new Promise((resolve) => setTimeout(resolve, 2500)) // the server waits 2 s for a second answer
+  t.is(server.authLog.length, 1)
+  t.is(server.authLog[0].secondResponse, false)
+})
