@@ -168,9 +168,9 @@ node -e '
   const [json] = process.argv.slice(1)
   const r = JSON.parse(json)[0]
   const files = r.files.map((f) => f.path)
-  const bad = files.filter((f) => !/^(package\.json|README(\.md)?|LICEN[CS]E(\.\w+)?|index\.js|index\.d\.ts|main\.js|main\.mjs|main\.d\.ts|main\.d\.mts|main\.d\.cts|lib\/.+)$/i.test(f)
+  const bad = files.filter((f) => !/^(package\.json|README(\.md)?|LICEN[CS]E(\.\w+)?|index\.js|index\.d\.ts|main\.js|main\.mjs|main\.d\.ts|main\.d\.mts|main\.d\.cts|bin\/mysql-openid-connect\.js|lib\/.+)$/i.test(f)
     || /(^|\/)(__tests?__|tests?|fixtures?)\//.test(f) || /\.(test|spec)\.[cm]?[jt]s$|\.(node|wasm|tgz|rs|map)$/.test(f))
-  const need = ["main.js", "main.mjs", "main.d.ts", "main.d.mts", "index.js", "index.d.ts", "lib/binding.js"]
+  const need = ["main.js", "main.mjs", "main.d.ts", "main.d.mts", "index.js", "index.d.ts", "lib/binding.js", "bin/mysql-openid-connect.js", "lib/proxy/index.js"]
   const missing = need.filter((f) => !files.includes(f))
   console.log(files.join(" "))
   if (bad.length) { console.error("unexpected files in the main tarball: " + bad.join(", ")); process.exitCode = 1 }
