@@ -38,6 +38,9 @@ class ProxyConnection {
   async run() {
     const { config } = this.proxy
     const local = { channel: null }
+    // a client that leaves during the login takes the upstream login with it, token or not
+    const onClientGone = () => this.upstreamChannel?.destroy()
+    this.socket.once('close', onClientGone)
     try {
       const opened = await openUpstream(config.upstream, config.connectTimeoutMs)
       this.upstreamChannel = opened.channel
@@ -63,6 +66,7 @@ class ProxyConnection {
       }
       // the upstream's OK (status, session state) goes to the client with the local sequence id
       local.channel.writePacket(login.ok)
+      this.socket.off('close', onClientGone)
       const client = local.channel.release()
       this.startRelay(client, { stream: login.stream, buffered: login.buffered })
     } catch (err) {
