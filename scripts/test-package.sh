@@ -286,6 +286,12 @@ if install_expecting x64 "$APP" linux-x64-gnu; then
   else
     fail "attw (are the types wrong) on the main tarball: $(grep -v -E '^\s*$' <<<"$out" | head -n 12)"
   fi
+  # the proxy command, as `npx mysql-openid-connect proxy` runs it from an installed package
+  if out=$(cd "$APP" && clean node_modules/.bin/mysql-openid-connect proxy --help 2>&1) && grep -q -- '--upstream HOST:PORT' <<<"$out"; then
+    ok "bin: mysql-openid-connect proxy --help runs from the installed package"
+  else
+    fail "bin mysql-openid-connect proxy: $out"
+  fi
 fi
 phase_end
 
