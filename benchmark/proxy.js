@@ -17,6 +17,7 @@ const path = require('node:path')
 const readline = require('node:readline')
 const mysql = require('mysql2/promise')
 const { authPlugins } = require('../main.js')
+const { createProxy } = require('../lib/proxy/index.js')
 const { record, fmtMs, fmtRatio, table } = require('./report.js')
 
 const RESULT_ROWS = 100
@@ -130,12 +131,18 @@ async function runProxy() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'))
   const relay = await startPlainRelay(upstream)
   const proxy = await startCliProxy(upstream, dir)
+  // the same proxy through the API, in this process: no process hop of its own
+  const inProcessProxy = await createProxy({
+    upstream: { host: upstream.host, port: upstream.port }, ssl: { ca: upstream.ca }, getToken: async () => upstream.token,
+    listen: { host: '127.0.0.1', port: 0 }, localPassword: LOCAL_PASSWORD, log: false,
+  })
   try {
     const plugin = { user: 'alice', database: upstream.database, ssl: { ca: upstream.ca }, authPlugins: authPlugins({ getToken: async () => upstream.token }) }
     const variants = {
       relay: { ...plugin, host: '127.0.0.1', port: relay.port },
       proxy: { host: '127.0.0.1', port: proxy.port, user: 'alice', password: LOCAL_PASSWORD, database: upstream.database },
       direct: { ...plugin, host: upstream.host, port: upstream.port },
+      inProcess: { host: '127.0.0.1', port: inProcessProxy.address.port, user: 'alice', password: LOCAL_PASSWORD, database: upstream.database },
     }
 
     // 100 MB result set
@@ -161,12 +168,17 @@ async function runProxy() {
     const tripRatio = trips.proxy / trips.relay
 
     // new connections, cached token
-    const logins = { direct: [], proxy: [] }
-    for (let i = 0; i < 10; i++) await Promise.all([login(variants.direct), login(variants.proxy)])
+    const logins = { direct: [], proxy: [], inProcess: [] }
+    const order = Object.keys(logins)
+    for (let i = 0; i < 10; i++) for (const name of order) await login(variants[name])
     for (let i = 0; i < LOGINS; i++) {
-      for (const name of i % 2 ? ['proxy', 'direct'] : ['direct', 'proxy']) logins[name].push(await login(variants[name]))
+      for (let k = 0; k < order.length; k++) {
+        const name = order[(i + k) % order.length]
+        logins[name].push(await login(variants[name]))
+      }
     }
     const loginRatio = median(logins.proxy) / median(logins.direct)
+    const inProcessRatio = median(logins.inProcess) / median(logins.direct)
 
     const perIdle = await idleMemory(proxy.pid, variants.proxy)
 
@@ -175,13 +187,16 @@ async function runProxy() {
       ['100 MB result set (MB/s, median of 4)', mbps('relay').toFixed(0), mbps('proxy').toFixed(0), fmtRatio(throughputRatio), '≥ 0.90×'],
       [`${ROUND_TRIPS} × SELECT 1 on one connection`, fmtMs(trips.relay), fmtMs(trips.proxy), fmtRatio(tripRatio), '≤ 1.10×'],
       ['new connection (median), vs a direct plugin login', fmtMs(median(logins.direct)), fmtMs(median(logins.proxy)), fmtRatio(loginRatio), '≤ 1.20×'],
+      ['the same, createProxy in the client process (info)', fmtMs(median(logins.direct)), fmtMs(median(logins.inProcess)), fmtRatio(inProcessRatio), ''],
     ]))
     console.log(`memory per idle connection (proxy process RSS, ${IDLE_CONNECTIONS} idle clients): ${(perIdle / 1024).toFixed(1)} KiB`)
     record('proxy', '100 MB result set: throughput, proxy / plain relay', `${fmtRatio(throughputRatio)} (${mbps('proxy').toFixed(0)} vs ${mbps('relay').toFixed(0)} MB/s)`, '≥ 0.90×', throughputRatio >= 0.9)
     record('proxy', '10 000 SELECT 1: time, proxy / plain relay', `${fmtRatio(tripRatio)} (${fmtMs(trips.proxy)} vs ${fmtMs(trips.relay)})`, '≤ 1.10×', tripRatio <= 1.1)
     record('proxy', 'new connection, cached token: proxy / direct plugin login', `${fmtRatio(loginRatio)} (${fmtMs(median(logins.proxy))} vs ${fmtMs(median(logins.direct))})`, '≤ 1.20×', loginRatio <= 1.2)
+    record('proxy', 'the same, createProxy in the client process (info)', `${fmtRatio(inProcessRatio)} (${fmtMs(median(logins.inProcess))})`, '', null)
     record('proxy', 'memory per idle connection (info)', `${(perIdle / 1024).toFixed(1)} KiB`, '', null)
   } finally {
+    await inProcessProxy.close({ drainTimeoutMs: 100 })
     await proxy.stop()
     await relay.stop()
     await stop()
