@@ -46,6 +46,8 @@ export interface AuthLogEntry {
   secondResponse?: boolean
   /** A StarRocks COM_CHANGE_USER, answered without an auth switch. */
   changeUser?: boolean
+  /** With `backend`: the login passed the mode's checks (ok) but no backend session came of it. */
+  backendError?: string
 }
 
 /** One account, as its CREATE USER would say; which options apply depends on the mode. */

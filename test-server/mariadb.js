@@ -22,7 +22,9 @@ const path = require('node:path')
 const { spawn, spawnSync } = require('node:child_process')
 const mysql = require('mysql2/promise')
 
-const WAIT_TIMEOUT_MS = 120_000
+// Covers an apt-get install by the first caller on a fresh machine.
+const WAIT_TIMEOUT_MS = 300_000
+const POLICY_RC_D = '/usr/sbin/policy-rc.d'
 const HOW_TO_INSTALL =
   'MariaDB is needed for these tests: install it (Debian/Ubuntu: sudo apt-get install mariadb-server; ' +
   'npm test does this itself when run as root on Debian), or point the tests at an existing MySQL 8+ / ' +
@@ -33,6 +35,7 @@ function hasCommand(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
 }
 
+/** Installs Debian's mariadb-server when missing and running as root on Debian; else throws how to. */
 function ensureMariaDbInstalled() {
   // Debian installs mariadbd in /usr/sbin, which is not on every PATH
   if (!process.env.PATH.split(path.delimiter).includes('/usr/sbin')) process.env.PATH += `${path.delimiter}/usr/sbin`
@@ -41,12 +44,19 @@ function ensureMariaDbInstalled() {
   if (!isRoot || !fs.existsSync('/etc/debian_version')) throw new Error(HOW_TO_INSTALL)
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   const run = (args) => spawnSync('apt-get', args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-  let result = run(['install', '-y', '--no-install-recommends', 'mariadb-server'])
-  if (result.status !== 0) {
-    run(['update'])
-    result = run(['install', '-y', '--no-install-recommends', 'mariadb-server'])
+  // Debian's way to keep a package's service from starting at install: the tests start their own.
+  const blockServices = !fs.existsSync(POLICY_RC_D)
+  if (blockServices) fs.writeFileSync(POLICY_RC_D, '#!/bin/sh\nexit 101\n', { mode: 0o755 })
+  try {
+    let result = run(['install', '-y', '--no-install-recommends', 'mariadb-server'])
+    if (result.status !== 0) {
+      run(['update'])
+      result = run(['install', '-y', '--no-install-recommends', 'mariadb-server'])
+    }
+    if (result.status !== 0 || !hasCommand('mariadbd')) throw new Error(`apt-get install mariadb-server failed: ${result.stderr}\n${HOW_TO_INSTALL}`)
+  } finally {
+    if (blockServices) fs.rmSync(POLICY_RC_D, { force: true })
   }
-  if (result.status !== 0 || !hasCommand('mariadbd')) throw new Error(`apt-get install mariadb-server failed: ${result.stderr}\n${HOW_TO_INSTALL}`)
 }
 
 function alive(pid) {
@@ -74,12 +84,17 @@ function readJson(file) {
 
 // Starts the shared server under the lock directory, or waits for the one another spec started.
 async function sharedServer({ retried = false } = {}) {
-  ensureMariaDbInstalled()
   const owner = ownerPid()
   const uid = process.getuid ? process.getuid() : 0
   const stateDir = path.join(os.tmpdir(), `moc-mariadb-${uid}-${owner}`)
   try {
     fs.mkdirSync(stateDir, { mode: 0o700 }) // atomic: exactly one caller per run gets to start it
+    try {
+      ensureMariaDbInstalled() // one apt-get at a time: under the lock
+    } catch (err) {
+      fs.rmSync(stateDir, { recursive: true, force: true }) // the next caller tries (and fails) alike
+      throw err
+    }
     const keeper = spawn(process.execPath, [path.join(__dirname, 'mariadb-keeper.js'), stateDir, String(owner)], { detached: true, stdio: 'ignore' })
     fs.writeFileSync(path.join(stateDir, 'keeper.pid'), String(keeper.pid))
     keeper.unref()
@@ -92,7 +107,11 @@ async function sharedServer({ retried = false } = {}) {
     if (ready) return ready
     const failed = readJson(path.join(stateDir, 'failed.json'))
     if (failed) throw new Error(`the test MariaDB did not start: ${failed.message}`)
-    const keeperPid = Number(fs.readFileSync(path.join(stateDir, 'keeper.pid'), { encoding: 'utf8', flag: 'a+' }))
+    if (!fs.existsSync(stateDir)) return sharedServer({ retried }) // its starter failed: try in its place
+    let keeperPid = 0
+    try {
+      keeperPid = Number(fs.readFileSync(path.join(stateDir, 'keeper.pid'), 'utf8'))
+    } catch {} // not written yet: the starter is installing or spawning
     if (keeperPid && !alive(keeperPid) && !retried) {
       // left behind by a killed run whose pid this run now has: start afresh
       fs.rmSync(stateDir, { recursive: true, force: true })
@@ -150,4 +169,15 @@ async function startMariaDb() {
   }
 }
 
-module.exports = { startMariaDb, HOW_TO_INSTALL }
+module.exports = { startMariaDb, ensureMariaDbInstalled, HOW_TO_INSTALL }
+
+// `node test-server/mariadb.js --install`: npm test installs MariaDB before ava starts (an apt-get can
+// outlast ava's per-test timeout); a no-op where it is installed or MOC_TEST_MYSQL_URL names a server.
+if (require.main === module && process.argv.includes('--install') && !process.env.MOC_TEST_MYSQL_URL) {
+  try {
+    ensureMariaDbInstalled()
+  } catch (err) {
+    console.error(err.message)
+    process.exitCode = 1
+  }
+}

@@ -101,6 +101,7 @@ class PacketChannel {
   /** Stops reading; returns { stream, buffered } (bytes received but not read) for whoever goes on. */
   release() {
     this.detach()
+    this.stream.pause() // bytes that arrive from now on wait in the socket for its next reader
     if (this.reader.parts.length) throw new Error('release() in the middle of a split packet')
     return { stream: this.stream, buffered: this.reader.takeRemaining() }
   }

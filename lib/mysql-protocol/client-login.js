@@ -88,7 +88,8 @@ async function connectAndLogin(options) {
       if (!(handshake.capabilities & CLIENT.SSL)) throw new Error('the server does not offer TLS')
       clientFlags |= CLIENT.SSL
       channel.writePacket(packets.encodeSslRequest({ clientFlags, charset }))
-      await channel.upgradeToTls({ servername: options.host, ...tls })
+      // SNI takes host names only; tls.connect still checks an IP address against the certificate
+      await channel.upgradeToTls({ host: options.host, ...(net.isIP(options.host || '') ? {} : { servername: options.host }), ...tls })
       secure = true
     }
     clientFlags >>>= 0
