@@ -13,7 +13,7 @@ import mysql from 'mysql2/promise'
 import mariadb from 'mariadb'
 
 import { createProxy, PROXY_CHANNEL, type ProxyOptions } from '../lib/proxy/index.js'
-import { startOidcServer, createIdentityProvider, localSocketPath, startMariaDb } from '../test-server/index.js'
+import { startOidcServer, startOidcProvider, createIdentityProvider, localSocketPath, startMariaDb } from '../test-server/index.js'
 
 // untyped CommonJS helpers, as the other specs load them
 const requireFromRoot = createRequire(join(process.cwd(), 'package.json'))
@@ -465,4 +465,38 @@ test('one token per login: an upstream that asks again after the token gets noth
   await new Promise((resolve) => setTimeout(resolve, 2500)) // the server waits 2 s for a second answer
   t.is(server.authLog.length, 1)
   t.is(server.authLog[0].secondResponse, false)
+})
+
+test('the CLI with an OAuth client-credentials source: the secret from the environment, never in a log line', async (t) => {
+  const CLIENT_SECRET = 'oauth-secret-CANARY-8e1f'
+  secrets.add(CLIENT_SECRET)
+  const provider = await startOidcProvider({ clients: [{ clientId: 'db-client', clientSecret: CLIENT_SECRET }], audience: 'mysql-app', scope: 'db' })
+  t.teardown(() => provider.close())
+  const server = await startOidcServer({ identityProviders: [{ issuer: provider.issuer, jwks: provider.jwks, audience: 'mysql-app' }], users: { 'db-client': {} } })
+  t.teardown(() => server.close())
+  const dir = tempDir()
+  writeFileSync(join(dir, 'ca.pem'), server.ca!)
+  const socketPath = localSocketPath('oauth')
+  const child = spawn(process.execPath, [
+    join(__dirname, '..', 'bin', 'mysql-openid-connect.js'), 'proxy',
+    '--upstream', `${server.host}:${server.port}`, '--ssl-ca', join(dir, 'ca.pem'),
+    '--oauth-issuer', provider.issuer, '--oauth-client-id', 'db-client', '--oauth-client-secret-env', 'DB_CLIENT_SECRET', '--oauth-scope', 'db',
+    '--socket', socketPath,
+  ], { env: { ...process.env, DB_CLIENT_SECRET: CLIENT_SECRET } })
+  t.teardown(() => child.kill('SIGKILL'))
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  while (!/listening on/.test(stderr)) {
+    if (child.exitCode !== null) return t.fail(stderr)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  // no local password: the socket (0600) is the guard
+  const connection = await mysql.createConnection({ socketPath, user: 'db-client' })
+  const [[row]] = (await connection.query('SELECT CURRENT_USER()')) as any
+  t.is(row['CURRENT_USER()'], 'db-client@%')
+  await connection.end()
+  child.kill('SIGTERM')
+  await new Promise((resolve) => child.on('exit', resolve))
+  t.regex(stderr, /user=db-client upstreamUser=db-client .*outcome=closed/)
+  t.false(stderr.includes(CLIENT_SECRET))
 })
