@@ -45,6 +45,7 @@ function pythonWithPyMySQL() {
   const venv = path.join(TOOLS, `pymysql-${PYMYSQL_VERSION}`)
   const python = path.join(venv, 'bin', 'python')
   if (!fs.existsSync(path.join(venv, '.ok'))) {
+    if (!hasCommand('python3')) aptInstall('python3-venv') // brings python3 itself
     fs.rmSync(venv, { recursive: true, force: true })
     fs.mkdirSync(TOOLS, { recursive: true })
     if (spawnSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' }).status !== 0) {

@@ -81,12 +81,14 @@ async function createProxy(input) {
     connections.add(connection)
     connection.run()
   })
-  if (config.listen.path && fs.existsSync(config.listen.path)) {
+  // Unix sockets are files; a Windows named pipe is not (and takes no mode)
+  const socketFile = config.listen.path && process.platform !== 'win32'
+  if (socketFile && fs.existsSync(config.listen.path)) {
     // a socket left by a proxy that died: only a socket is removed, never another file
     if (fs.lstatSync(config.listen.path).isSocket()) fs.unlinkSync(config.listen.path)
   }
   await listen(server, config.listen)
-  if (config.listen.path) fs.chmodSync(config.listen.path, 0o600)
+  if (socketFile) fs.chmodSync(config.listen.path, 0o600)
   const address = server.address()
 
   const close = ({ drainTimeoutMs = config.drainTimeoutMs } = {}) => {

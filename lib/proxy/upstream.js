@@ -10,6 +10,7 @@ const { PacketChannel, CLIENT, parseHandshakeV10, encodeSslRequest, encodeHandsh
 const { PLUGIN_NAME } = require('../errors.js')
 const { NOT_OFFERED } = require('./local-login.js')
 
+const MAX_LOGIN_PACKET = 1024 * 1024
 // Flags of the connection phase alone: set by the proxy for its own login, whatever the client said.
 const LOGIN_FLAGS = CLIENT.PROTOCOL_41 | CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_AUTH | CLIENT.PLUGIN_AUTH_LENENC_CLIENT_DATA
 
@@ -39,7 +40,8 @@ async function openUpstream(upstream, timeoutMs) {
     }
     connecting.once('error', onError)
   })
-  const channel = new PacketChannel(socket)
+  // greetings and auth requests are small: a server that announces more is not buffered for long
+  const channel = new PacketChannel(socket, { maxMessageBytes: MAX_LOGIN_PACKET })
   try {
     const { payload } = await channel.readPacket({ timeoutMs })
     if (payload[0] === 0xff) {
