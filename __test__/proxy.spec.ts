@@ -103,6 +103,15 @@ test('mysql2 without the plugin logs in through the proxy and works on the real 
   // the upstream saw a token login over verified TLS, not a password
   const login = server.authLog.at(-1)!
   t.like(login, { ok: true, user: 'alice', plugin: 'authentication_openid_connect_client', transport: 'tls' })
+  // the plugin's own diagnostics events, and the proxy's record once the connection ends
+  t.true(events.some((event) => event.event === 'answered' && event.plugin === 'authentication_openid_connect_client' && event.transport === 'tls'))
+  const closed = new Promise((resolve) => (connection as any).connection.stream.once('close', resolve))
+  await connection.end()
+  await closed
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const mine = records.filter((record) => record.user === 'alice' && record.bytesFromClient > 100 && record.outcome === 'closed')
+  t.true(mine.length >= 1)
+  t.true(typeof mine[0].durationMs === 'number' && mine[0].upstreamUser === 'alice' && mine[0].client === 'unix-socket')
 })
 
 test('Debian mariadb client: socket and loopback TCP, and a wrong local password is a 1045', async (t) => {
@@ -499,4 +508,16 @@ test('the CLI with an OAuth client-credentials source: the secret from the envir
   await new Promise((resolve) => child.on('exit', resolve))
   t.regex(stderr, /user=db-client upstreamUser=db-client .*outcome=closed/)
   t.false(stderr.includes(CLIENT_SECRET))
+})
+
+test('an upstream that offers no TLS gets no token, unless allowInsecureTransport says so', async (t) => {
+  const server = await upstreamServer(t, { mode: 'starrocks', tls: false })
+  const proxy = await proxyFor(t, server, { ssl: undefined })
+  const error: any = await t.throwsAsync(mysql.createConnection({ socketPath: socketOf(proxy), user: 'alice', password: LOCAL_PASSWORD }))
+  t.regex(error.message, /mysql-openid-connect proxy: the upstream server does not offer TLS/)
+  t.is(server.authLog.filter((entry) => entry.tokenBytes > 0).length, 0)
+  const optedOut = await proxyFor(t, server, { ssl: undefined, allowInsecureTransport: true })
+  const connection = await mysql.createConnection({ socketPath: socketOf(optedOut), user: 'alice', password: LOCAL_PASSWORD })
+  t.teardown(() => connection.destroy())
+  t.like(server.authLog.at(-1), { ok: true, transport: 'tcp' })
 })
