@@ -3,7 +3,6 @@
 
 // `mysql-openid-connect proxy [flags]`: see `mysql-openid-connect proxy --help`.
 const { parseProxyArgs, USAGE } = require('../lib/proxy/cli.js')
-const { createProxy } = require('../lib/proxy/index.js')
 
 async function main(argv) {
   if (argv[0] !== 'proxy') {
@@ -15,6 +14,8 @@ async function main(argv) {
     process.stdout.write(parsed.usage)
     return 0
   }
+  // loaded only now: --help and flag errors need no native binary
+  const { createProxy } = require('../lib/proxy/index.js')
   const proxy = await createProxy(parsed.options)
   const where = proxy.address.path ?? `${proxy.address.host}:${proxy.address.port}`
   process.stderr.write(`${new Date().toISOString()} mysql-openid-connect proxy listening on ${where}\n`)
