@@ -191,6 +191,23 @@ fromGcpMetadata()
 // @ts-expect-error arguments are a list, not a string (no shell)
 fromCommand('gcloud', 'auth print-identity-token')
 
+// The proxy, from its subpath: the token options are authPlugins', the rest its own.
+import { createProxy, type ProxyConnectionRecord } from 'mysql-openid-connect/proxy'
+const proxyStarted = createProxy({
+  upstream: { host: 'db.example.com', port: 3306 },
+  ssl: { ca: 'PEM' },
+  getToken: fromGcpMetadata({ audience: 'mysql' }),
+  listen: { path: '/run/mysql-oidc/mysql.sock' },
+  localPassword: 'from-the-environment',
+  log: (record: ProxyConnectionRecord) => record.outcome,
+}).then(async (proxy) => {
+  const where: string = 'path' in proxy.address ? proxy.address.path : `${proxy.address.host}:${proxy.address.port}`
+  await proxy.close({ drainTimeoutMs: 1000 })
+  return where
+})
+// @ts-expect-error a token source is required, as for authPlugins
+const proxyWithoutToken = createProxy({ upstream: { socketPath: '/run/mysqld/mysqld.sock' }, listen: { host: '127.0.0.1', port: 3307 } })
+
 export {
   valueExports,
   nothingUnlisted,
@@ -213,4 +230,6 @@ export {
   unverified,
   typo,
   madeInATest,
+  proxyStarted,
+  proxyWithoutToken,
 }

@@ -3,13 +3,13 @@
 // `npm run bench`: every performance figure of the package beside its target. Speed figures are
 // ratios against baselines run interleaved in the same run; none of this is a test (figures: README.md, Performance).
 //   node benchmark            all sections
-//   node benchmark login      only some: login, handshake, pool, memory, refresh, prisma
+//   node benchmark login      only some: login, handshake, pool, memory, refresh, prisma, proxy
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { machine, printSummary, figures } = require('./report.js')
 
-const SECTIONS = ['login', 'handshake', 'pool', 'memory', 'refresh', 'prisma']
+const SECTIONS = ['login', 'handshake', 'pool', 'memory', 'refresh', 'prisma', 'proxy']
 
 async function main() {
   const wanted = process.argv.slice(2)
@@ -27,6 +27,7 @@ async function main() {
   if (run('memory')) await require('./memory.js').runMemory()
   if (run('refresh')) await require('./refresh.js').runRefresh()
   if (run('prisma')) await require('./prisma.js').runPrisma()
+  if (run('proxy')) await require('./proxy.js').runProxy()
   printSummary()
   if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ machine: machine(), figures }, null, 2))
 }

@@ -168,9 +168,9 @@ node -e '
   const [json] = process.argv.slice(1)
   const r = JSON.parse(json)[0]
   const files = r.files.map((f) => f.path)
-  const bad = files.filter((f) => !/^(package\.json|README(\.md)?|LICEN[CS]E(\.\w+)?|index\.js|index\.d\.ts|main\.js|main\.mjs|main\.d\.ts|main\.d\.mts|main\.d\.cts|lib\/.+)$/i.test(f)
+  const bad = files.filter((f) => !/^(package\.json|README(\.md)?|LICEN[CS]E(\.\w+)?|index\.js|index\.d\.ts|main\.js|main\.mjs|main\.d\.ts|main\.d\.mts|main\.d\.cts|bin\/mysql-openid-connect\.js|lib\/.+)$/i.test(f)
     || /(^|\/)(__tests?__|tests?|fixtures?)\//.test(f) || /\.(test|spec)\.[cm]?[jt]s$|\.(node|wasm|tgz|rs|map)$/.test(f))
-  const need = ["main.js", "main.mjs", "main.d.ts", "main.d.mts", "index.js", "index.d.ts", "lib/binding.js"]
+  const need = ["main.js", "main.mjs", "main.d.ts", "main.d.mts", "index.js", "index.d.ts", "lib/binding.js", "bin/mysql-openid-connect.js", "lib/proxy/index.js"]
   const missing = need.filter((f) => !files.includes(f))
   console.log(files.join(" "))
   if (bad.length) { console.error("unexpected files in the main tarball: " + bad.join(", ")); process.exitCode = 1 }
@@ -285,6 +285,12 @@ if install_expecting x64 "$APP" linux-x64-gnu; then
     ok "attw: the typings resolve for require, import and bundlers"
   else
     fail "attw (are the types wrong) on the main tarball: $(grep -v -E '^\s*$' <<<"$out" | head -n 12)"
+  fi
+  # the proxy command, as `npx mysql-openid-connect proxy` runs it from an installed package
+  if out=$(cd "$APP" && clean node_modules/.bin/mysql-openid-connect proxy --help 2>&1) && grep -q -- '--upstream HOST:PORT' <<<"$out"; then
+    ok "bin: mysql-openid-connect proxy --help runs from the installed package"
+  else
+    fail "bin mysql-openid-connect proxy: $out"
   fi
 fi
 phase_end
