@@ -19,13 +19,15 @@ function upstreamAnswerer(tokenOptions) {
   return function loginFor(getStream, target) {
     // the token context: no database, so one cached token serves every database of an account
     const config = { user: target.user, host: target.host, port: target.port, socketPath: target.socketPath, ssl: target.ssl }
+    const command = new EventEmitter()
+    // `_command`: the running command, as mysql2 keeps it (a login that is over answers nothing)
     const connection = {
       get stream() {
         return getStream()
       },
       config,
+      _command: command,
     }
-    const command = new EventEmitter()
     command.on('error', () => {}) // the refusal event's own listener; nothing here may throw
     return {
       answer(pluginName, authData) {
