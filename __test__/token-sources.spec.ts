@@ -127,6 +127,27 @@ test('accept inspects each fetched token once, not at every login', async (t) =>
   t.is(inspected, 1)
 })
 
+test.serial('a cached token in its last 2 seconds is not sent: the login waits for a fresh one', async (t) => {
+  const dying = await sign({}, '30s')
+  const fresh = await sign({}, '1h')
+  const tokens = [dying, fresh]
+  // no background refresh: only the margin can turn the dying token away
+  const source = cachedTokenSource(() => tokens.shift(), { ...options, refreshBeforeExpirySeconds: 0 })
+  t.is(await source(context), dying)
+  const exp = inspectIdToken(dying).expiresAt!.getTime()
+  const realNow = Date.now
+  const at = (ms: number) => {
+    Date.now = () => ms // only around the synchronous call, which reads the clock once
+    try {
+      return source(context)
+    } finally {
+      Date.now = realNow
+    }
+  }
+  t.is(at(exp - 2500), dying, 'cached until its last 2 s')
+  t.is(await at(exp - 1500), fresh, 'then a fresh one is fetched')
+})
+
 test('the shared in-flight fetch holds no login: a login given up on can be collected', async (t) => {
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as () => void

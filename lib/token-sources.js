@@ -117,6 +117,9 @@ function withTimeout(promise, ms, sourceKind, onTimeout) {
 const MAX_CACHED_CONTEXTS = 64
 // getToken calls per context that ignored their abort and are still pending, beside the current one
 const MAX_IGNORED_CALLS = 2
+// A cached token in its last moments may expire on the way and be refused on arrival: it is not
+// sent in its last 2 s (or last tenth of its life, if shorter); such a login waits for a fresh one
+const IN_FLIGHT_MARGIN_MS = 2000
 
 /** Milliseconds before the next background refresh after `failures` failed ones: doubling, capped, jittered. */
 function backoffMs(failures, baseMs, maxMs) {
@@ -195,7 +198,9 @@ function cachedTokenSource(getToken, options) {
         entry.failures = 0
         entry.retryAt = 0
         const { expiresAt } = facts
-        entry.cached = typeof expiresAt === 'number' ? { token, expiresAt, refreshAt: expiresAt - refreshWindowMs } : null
+        const margin = Math.min(IN_FLIGHT_MARGIN_MS, Math.max(0, expiresAt - Date.now()) / 10)
+        entry.cached =
+          typeof expiresAt === 'number' ? { token, expiresAt, refreshAt: expiresAt - refreshWindowMs, sendUntil: expiresAt - margin } : null
         const event = background ? 'refreshed' : 'fetched'
         publishToken({ event, source: sourceKind, background, durationMs: performance.now() - started, ...tokenFacts(facts) })
         return token
@@ -227,7 +232,7 @@ function cachedTokenSource(getToken, options) {
     }
     const now = Date.now()
     const cached = entry.cached
-    if (cached && now < cached.expiresAt) {
+    if (cached && now < cached.sendUntil) {
       if (now >= cached.refreshAt && !entry.inFlight && now >= entry.retryAt) startFetch(entry, true)
       return cached.token
     }
