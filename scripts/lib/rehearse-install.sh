@@ -1,0 +1,150 @@
+# Installs from the rehearsal registry (sourced by scripts/release-rehearse.sh, after rehearse.sh).
+
+declare -A RESULT PM_VERSION PM_SECS
+# pm: npm, pnpm, yarn (node-modules linker), yarn-pnp (Plug'n'Play), bun
+rehearse_pm() {
+  local pm=$1 app="$TMP/app-$1" t0 run=(node) tsc=(node_modules/.bin/tsc) install res=()
+  t0=$(date +%s)
+  new_app "$app"
+  case $pm in
+    npm) install=(npm install --no-audit --no-fund --loglevel=error "${DEPS[@]}") ;;
+    pnpm) install=(pnpm add "${DEPS[@]}") ;;
+    yarn | yarn-pnp)
+      # Yarn 4.18 holds back versions published less than a day ago (npmMinimalAgeGate): a
+      # rehearsal installs minutes after publishing
+      { printf 'npmRegistryServer: "%s"\nunsafeHttpWhitelist: ["127.0.0.1"]\nnpmMinimalAgeGate: 0\n' "$REGISTRY"
+        printf 'enableGlobalCache: false\nenableTelemetry: false\n%s\n' "$YARN_GUARD"
+        if [ "$pm" = yarn ]; then echo 'nodeLinker: node-modules'; else printf 'nodeLinker: pnp\npnpEnableEsmLoader: true\n'; fi
+      } >"$app/.yarnrc.yml"
+      touch "$app/yarn.lock"
+      install=(yarn add "${DEPS[@]}") run=(yarn node) tsc=(yarn tsc) ;;
+    bun)
+      printf '[install]\nregistry = "%s"\n' "$REGISTRY" >"$app/bunfig.toml"
+      install=(bun add "${DEPS[@]}") run=(bun) ;;
+  esac
+  PM_VERSION[$pm]=$(in_app "$app" "${install[0]}" --version 2>/dev/null | tail -n1)
+  if in_app "$app" "${install[@]}" >"$app/install.log" 2>&1; then
+    ok "$pm ${PM_VERSION[$pm]}: installed mysql-openid-connect@$VERSION, mysql2, typescript from the registry ($(($(date +%s) - t0)) s)"; res+=(pass)
+  else
+    fail "$pm: install failed: $(tail -n 20 "$app/install.log")"; RESULT[$pm]="FAIL - - - -"; PM_SECS[$pm]=$(($(date +%s) - t0)); return
+  fi
+  for f in smoke.cjs smoke.mjs login.cjs; do
+    if out=$(in_app "$app" env SMOKE_EXPECT_BINDING=linux-x64-gnu timeout 120 "${run[@]}" "$f" 2>&1); then
+      ok "$pm $f: $(grep '^smoke' <<<"$out" | tail -n1)"; res+=(pass)
+    else
+      fail "$pm $f: $out"; res+=(FAIL)
+    fi
+  done
+  if out=$(in_app "$app" timeout 120 "${tsc[@]}" -p tsconfig.json 2>&1); then
+    ok "$pm tsc: smoke.ts type-checks against the installed typings"; res+=(pass)
+  else
+    fail "$pm tsc: $out"; res+=(FAIL)
+  fi
+  RESULT[$pm]="${res[*]}"
+  PM_SECS[$pm]=$(($(date +%s) - t0))
+}
+
+# npm's --os/--cpu/--libc pick the matching platform package and no other
+check_cpu_libc() {
+  local spec abi app
+  for spec in "arm64 glibc linux-arm64-gnu" "x64 musl linux-x64-musl" "arm64 musl linux-arm64-musl"; do
+    read -r cpu libc abi <<<"$spec"
+    app="$TMP/app-$abi"; new_app "$app"
+    if ! in_app "$app" npm install --no-audit --no-fund --loglevel=error --os=linux --cpu="$cpu" --libc="$libc" mysql-openid-connect >"$app/install.log" 2>&1; then
+      fail "npm install --cpu=$cpu --libc=$libc: $(tail -n 20 "$app/install.log")"; continue
+    fi
+    local got; got=$(platforms_in "$app")
+    [ "$got" = "mysql-openid-connect-$abi" ] && ok "npm install --cpu=$cpu --libc=$libc installs $got only" ||
+      { fail "npm install --cpu=$cpu --libc=$libc installed '$got', want mysql-openid-connect-$abi"; continue; }
+    if [ "$abi" = linux-arm64-gnu ]; then
+      if [ -z "${BUILT[$abi]:-}" ]; then skipped "$abi: not built here, not loaded"; continue; fi
+      for f in smoke.cjs smoke.mjs; do
+        if out=$(in_app "$app" env SMOKE_EXPECT_BINDING="$abi" timeout 180 "${ARM64_NODE[@]}" "$f" 2>&1); then
+          ok "$abi under qemu $f: $(grep '^smoke' <<<"$out")"
+        else
+          fail "$abi under qemu $f: $out"
+        fi
+      done
+    fi
+  done
+}
+
+# A lockfile written on a Mac (npm install --os=darwin --cpu=arm64 stands in for one), then `npm ci`
+# on Linux x64 from it: npm/cli#4828 was a lockfile that listed only the Mac's platform package
+check_mac_lockfile() {
+  local mac="$TMP/app-mac" linux="$TMP/app-mac-lock-on-linux" listed
+  new_app "$mac"
+  if ! in_app "$mac" npm install --no-audit --no-fund --loglevel=error --os=darwin --cpu=arm64 mysql-openid-connect >"$mac/install.log" 2>&1; then
+    fail "npm install --os=darwin --cpu=arm64: $(tail -n 20 "$mac/install.log")"; return
+  fi
+  listed=$(node -p 'Object.keys(require(process.argv[1]).packages).filter((k) => k.includes("mysql-openid-connect-")).map((k) => k.replace("node_modules/", "")).sort().join(" ")' "$mac/package-lock.json")
+  [ "$(platforms_in "$mac")" = mysql-openid-connect-darwin-arm64 ] && ok "the Mac's install has mysql-openid-connect-darwin-arm64; its lockfile lists $listed" ||
+    fail "the Mac's install has '$(platforms_in "$mac")'"
+  new_app "$linux"; cp "$mac/package.json" "$mac/package-lock.json" "$linux/"
+  if ! in_app "$linux" npm ci --no-audit --no-fund --loglevel=error >"$linux/install.log" 2>&1; then
+    fail "npm ci on Linux from the Mac's lockfile: $(tail -n 20 "$linux/install.log")"; return
+  fi
+  if out=$(in_app "$linux" env SMOKE_EXPECT_BINDING=linux-x64-gnu timeout 120 node smoke.cjs 2>&1); then
+    ok "npm ci on Linux x64 from the Mac's lockfile installs $(platforms_in "$linux") and loads: $(grep '^smoke' <<<"$out")"
+  else
+    fail "npm ci on Linux x64 from the Mac's lockfile: installed '$(platforms_in "$linux")': $out"
+  fi
+  # npm/cli#4828: the lockfile deleted and written again while the Mac's node_modules is there
+  rm "$mac/package-lock.json"
+  if ! in_app "$mac" npm install --no-audit --no-fund --loglevel=error --os=darwin --cpu=arm64 >"$mac/install.log" 2>&1; then
+    fail "npm install on the Mac with node_modules present: $(tail -n 20 "$mac/install.log")"; return
+  fi
+  listed=$(node -p 'Object.keys(require(process.argv[1]).packages).filter((k) => k.includes("mysql-openid-connect-")).map((k) => k.replace("node_modules/", "")).sort().join(" ") || "none"' "$mac/package-lock.json")
+  rm -rf "$linux"; new_app "$linux"; cp "$mac/package.json" "$mac/package-lock.json" "$linux/"
+  if ! in_app "$linux" npm ci --no-audit --no-fund --loglevel=error >"$linux/install.log" 2>&1; then
+    fail "npm ci on Linux from the Mac's rewritten lockfile: $(tail -n 20 "$linux/install.log")"; return
+  fi
+  local msg; msg=$(load_error "$linux")
+  if [ "$msg" = LOADED ]; then
+    ok "a Mac lockfile rewritten over an existing node_modules lists $listed; npm ci on Linux x64 from it loads $(platforms_in "$linux")"
+  elif grep -q '^ERR_OIDC_NO_BINARY .*remove node_modules and package-lock.json and run npm install again' <<<"$msg"; then
+    ok "a Mac lockfile rewritten over an existing node_modules lists only $listed (npm/cli#4828): npm ci on Linux x64 leaves the binary out, and loading says what to do: $msg"
+  else
+    fail "npm ci on Linux from the Mac's rewritten lockfile (lists $listed): $msg"
+  fi
+}
+
+# no optional dependencies: the documented ERR_OIDC_NO_BINARY, naming the flag
+check_no_optional() {
+  local app="$TMP/app-omit" msg
+  new_app "$app"
+  if in_app "$app" npm install --no-audit --no-fund --loglevel=error --omit=optional mysql-openid-connect >"$app/install.log" 2>&1; then
+    msg=$(load_error "$app")
+    grep -q '^ERR_OIDC_NO_BINARY .*detected linux-x64-gnu.*install without --omit=optional' <<<"$msg" &&
+      ok "npm --omit=optional: $msg" || fail "npm --omit=optional: want ERR_OIDC_NO_BINARY naming --omit=optional, got: $msg"
+  else
+    fail "npm install --omit=optional: $(tail -n 20 "$app/install.log")"
+  fi
+  app="$TMP/app-pnpm-no-optional"; new_app "$app"
+  node -e 'const f = process.argv[1], p = require(f); p.dependencies = { "mysql-openid-connect": process.argv[2] }; require("fs").writeFileSync(f, JSON.stringify(p))' "$app/package.json" "$VERSION"
+  if in_app "$app" pnpm install --no-optional >"$app/install.log" 2>&1; then
+    msg=$(load_error "$app")
+    grep -q '^ERR_OIDC_NO_BINARY .*detected linux-x64-gnu' <<<"$msg" && ok "pnpm --no-optional: $msg" ||
+      fail "pnpm --no-optional: want ERR_OIDC_NO_BINARY, got: $msg"
+  else
+    fail "pnpm install --no-optional: $(tail -n 20 "$app/install.log")"
+  fi
+}
+
+report() {
+  [ -n "$PHASE" ] && SECS[$PHASE]=$(($(date +%s) - PHASE_T))
+  echo
+  printf '%-9s %-10s %-8s %-8s %-8s %-8s %-8s %5s\n' manager version install require import login tsc time
+  for pm in npm pnpm yarn yarn-pnp bun; do
+    [ -n "${RESULT[$pm]:-}" ] || continue
+    read -r a b c d e <<<"${RESULT[$pm]}"
+    printf '%-9s %-10s %-8s %-8s %-8s %-8s %-8s %4ss\n' "$pm" "${PM_VERSION[$pm]}" "$a" "$b" "$c" "$d" "$e" "${PM_SECS[$pm]}"
+  done
+  echo
+  for p in "${PHASES[@]}"; do printf '%-60s %4s s\n' "$p" "${SECS[$p]}"; done
+  printf '%-60s %4s s\n' total "$(($(date +%s) - T0))"
+  for s in "${SKIPS[@]}"; do echo "SKIPPED $s"; done
+  for f in "${FAILS[@]}"; do echo "  - ${f%%$'\n'*}"; done
+  echo "release:rehearse: $PASSED passed, ${#FAILS[@]} failed"
+  [ ${#FAILS[@]} -eq 0 ]
+}
