@@ -13,6 +13,7 @@
 #                                                  # are published as stubs without a binary (said so)
 #   npm run release:rehearse -- --tarballs DIR     # publish these tarballs (the workflow's, from
 #                                                  # release.mjs pack) instead of packing artifacts/
+#   PMS="pnpm yarn-pnp" npm run release:rehearse  # some package managers (npm pnpm yarn yarn-pnp bun)
 #   KEEP_TMP=1 ...                                 # keep the temp dir (registry storage, projects)
 #
 # Registry: our packages are served only from what was published here (no uplink for
@@ -83,17 +84,11 @@ for line in "${TARGETS[@]}"; do
 done
 [ -n "$GIVEN_TARBALLS" ] || for abi in "${STUBS[@]}"; do skipped "$abi: not built here, published to the rehearsal registry as a stub without its binary (never loaded)"; done
 STUB_ARG=$(IFS=,; echo "${STUBS[*]}")
-VERSION=$(node -p 'require("./package.json").version')
-
-if [ -n "$GIVEN_TARBALLS" ]; then
-  SET=$GIVEN_TARBALLS
-else
-  SET="$TMP/release"
-  node scripts/release.mjs pack --artifacts "$OUT" --out "$SET" ${STUB_ARG:+--stub "$STUB_ARG"} >/dev/null 2>"$TMP/pack.log" ||
-    { cat "$TMP/pack.log" >&2; die "release.mjs pack failed"; }
-  ok "release.mjs pack: $(ls "$SET" | wc -l) tarballs of $VERSION"
-fi
+# the release set: `npm version patch` in a scratch copy, then release.mjs pack there, so what is
+# published and installed below is a bumped release (or the tarballs given)
 check_bump
+SET=${GIVEN_TARBALLS:-$TMP/bumped}
+[ -n "$(ls "$SET"/*.tgz 2>/dev/null)" ] || die "no release tarballs in $SET"
 check_pack_refuses_missing
 
 # --- the registry -------------------------------------------------------------------------------
@@ -113,7 +108,8 @@ start_login_server "$TMP/server" || die "the embedded login server did not start
 # --- every package manager ---------------------------------------------------------------------
 DEPS=(mysql-openid-connect "mysql2@$(node -p 'require("./package.json").devDependencies.mysql2')"
   "typescript@$(node -p 'require("./package.json").devDependencies.typescript')" "@types/node@^20")
-for pm in npm pnpm yarn yarn-pnp bun; do
+read -r -a PMS <<<"${PMS:-npm pnpm yarn yarn-pnp bun}"
+for pm in "${PMS[@]}"; do
   phase "$pm: install from the registry, smoke, login, tsc"
   rehearse_pm "$pm"
 done
@@ -125,5 +121,7 @@ phase "a lockfile written on macOS arm64, installed on Linux x64"
 check_mac_lockfile
 phase "--omit=optional, pnpm --no-optional"
 check_no_optional
+phase "Yarn's first day after a release"
+check_yarn_age_gate
 
 report

@@ -16,12 +16,12 @@
 //     main package; a tarball with its binary for every optionalDependency, at the pinned version;
 //     nothing else) and refuses stubs unless the registry is on loopback. A version already on the
 //     registry with the same integrity is skipped, so a publish cut short can be run again.
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseArgs, promisify } from 'node:util'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const say = (msg) => process.stderr.write(`release: ${msg}\n`)
@@ -30,6 +30,7 @@ const refuse = (msg) => {
   throw new Refusal(msg)
 }
 
+const execFileAsync = promisify(execFile)
 const npm = (args, opts = {}) => execFileSync('npm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts })
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'))
 const writeJson = (file, value) => fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n')
@@ -163,21 +164,27 @@ async function publish({ tarballs, registry, 'dry-run': dryRun, provenance, tag,
   registry ||= process.env.npm_config_registry || 'https://registry.npmjs.org/'
   const ordered = checkSet(tarballs, registry, expectVersion)
   say(`publishing ${ordered.length} packages to ${registry}${dryRun ? ' (dry run)' : ''}`)
-  for (const t of ordered) {
+  const publishOne = async (t) => {
     const id = `${t.manifest.name}@${t.manifest.version}`
     const published = (await publishedIntegrity(registry, t.manifest.name))[t.manifest.version]
     if (published && published !== t.integrity) refuse(`${id} is already on ${registry} with other contents (${published}): not republished`)
-    if (published) {
-      say(`${id} is already published with these contents: skipped`)
-      continue
-    }
+    if (published) return say(`${id} is already published with these contents: skipped`)
     const args = ['publish', t.file, '--registry', registry, '--access', 'public', '--ignore-scripts']
     if (provenance) args.push('--provenance')
     if (dryRun) args.push('--dry-run')
     if (tag) args.push('--tag', tag)
-    npm(args, { stdio: ['ignore', 'inherit', 'inherit'] })
+    const { stdout, stderr } = await execFileAsync('npm', args, { encoding: 'utf8' }).catch((err) => {
+      throw new Refusal(`npm publish ${id} failed:\n${err.stderr || err.message}`)
+    })
+    process.stderr.write(stderr + stdout)
     say(`${dryRun ? 'would publish' : 'published'} ${id}`)
   }
+  // the platform packages side by side, every one of them before the main package that pins them
+  const main = ordered.pop()
+  const results = await Promise.allSettled(ordered.map(publishOne))
+  const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message)
+  if (failed.length) refuse(`${main.manifest.name} not published, ${failed.length} platform package(s) failed (run again: published ones are skipped):\n${failed.join('\n')}`)
+  await publishOne(main)
 }
 
 const { positionals, values } = parseArgs({

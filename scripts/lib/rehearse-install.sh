@@ -17,7 +17,9 @@ rehearse_pm() {
         if [ "$pm" = yarn ]; then echo 'nodeLinker: node-modules'; else printf 'nodeLinker: pnp\npnpEnableEsmLoader: true\n'; fi
       } >"$app/.yarnrc.yml"
       touch "$app/yarn.lock"
-      install=(yarn add "${DEPS[@]}") run=(yarn node) tsc=(yarn tsc) ;;
+      install=(yarn add "${DEPS[@]}")
+      # Plug'n'Play has no node_modules: Yarn's own `yarn node` (its require and ESM hooks), `yarn tsc`
+      [ "$pm" = yarn-pnp ] && run=(yarn node) tsc=(yarn tsc) ;;
     bun)
       printf '[install]\nregistry = "%s"\n' "$REGISTRY" >"$app/bunfig.toml"
       install=(bun add "${DEPS[@]}") run=(bun) ;;
@@ -89,23 +91,24 @@ check_mac_lockfile() {
   else
     fail "npm ci on Linux x64 from the Mac's lockfile: installed '$(platforms_in "$linux")': $out"
   fi
-  # npm/cli#4828: the lockfile deleted and written again while the Mac's node_modules is there
-  rm "$mac/package-lock.json"
-  if ! in_app "$mac" npm install --no-audit --no-fund --loglevel=error --os=darwin --cpu=arm64 >"$mac/install.log" 2>&1; then
-    fail "npm install on the Mac with node_modules present: $(tail -n 20 "$mac/install.log")"; return
-  fi
-  listed=$(node -p 'Object.keys(require(process.argv[1]).packages).filter((k) => k.includes("mysql-openid-connect-")).map((k) => k.replace("node_modules/", "")).sort().join(" ") || "none"' "$mac/package-lock.json")
-  rm -rf "$linux"; new_app "$linux"; cp "$mac/package.json" "$mac/package-lock.json" "$linux/"
-  if ! in_app "$linux" npm ci --no-audit --no-fund --loglevel=error >"$linux/install.log" 2>&1; then
-    fail "npm ci on Linux from the Mac's rewritten lockfile: $(tail -n 20 "$linux/install.log")"; return
-  fi
-  local msg; msg=$(load_error "$linux")
-  if [ "$msg" = LOADED ]; then
-    ok "a Mac lockfile rewritten over an existing node_modules lists $listed; npm ci on Linux x64 from it loads $(platforms_in "$linux")"
-  elif grep -q '^ERR_OIDC_NO_BINARY .*remove node_modules and package-lock.json and run npm install again' <<<"$msg"; then
-    ok "a Mac lockfile rewritten over an existing node_modules lists only $listed (npm/cli#4828): npm ci on Linux x64 leaves the binary out, and loading says what to do: $msg"
+  # npm/cli#4828: npm 7-8 rewrote a lockfile from an existing node_modules, keeping only the Mac's
+  # platform package (npm 11 keeps them all, as above); npm ci must refuse it, npm install repair it
+  rm -rf "$linux"; new_app "$linux"; cp "$mac/package.json" "$linux/"
+  node -e '
+    const [from, to] = process.argv.slice(1), lock = require(from)
+    for (const k of Object.keys(lock.packages)) if (/mysql-openid-connect-/.test(k) && !k.endsWith("-darwin-arm64")) delete lock.packages[k]
+    require("fs").writeFileSync(to, JSON.stringify(lock, null, 2))' "$mac/package-lock.json" "$linux/package-lock.json"
+  if out=$(in_app "$linux" npm ci --no-audit --no-fund --loglevel=error 2>&1); then
+    fail "npm ci from a lockfile listing only darwin-arm64 went through, installing '$(platforms_in "$linux")'"
+  elif grep -q "Missing: mysql-openid-connect-linux-x64-gnu@$VERSION from lock file" <<<"$out"; then
+    ok "npm ci from a lockfile listing only darwin-arm64 (npm/cli#4828) refuses: $(grep -m1 -o 'Missing: mysql-openid-connect-linux-x64-gnu.*' <<<"$out")"
+    if in_app "$linux" npm install --no-audit --no-fund --loglevel=error >"$linux/install.log" 2>&1 && [ "$(load_error "$linux")" = LOADED ]; then
+      ok "npm install then repairs that lockfile: $(platforms_in "$linux") installed and loaded"
+    else
+      fail "npm install after the refused npm ci: $(load_error "$linux")"
+    fi
   else
-    fail "npm ci on Linux from the Mac's rewritten lockfile (lists $listed): $msg"
+    fail "npm ci from a lockfile listing only darwin-arm64: $out"
   fi
 }
 
@@ -147,4 +150,18 @@ report() {
   for f in "${FAILS[@]}"; do echo "  - ${f%%$'\n'*}"; done
   echo "release:rehearse: $PASSED passed, ${#FAILS[@]} failed"
   [ ${#FAILS[@]} -eq 0 ]
+}
+
+# what the README tells Yarn users about the first day: Yarn's default age gate holds the release back
+check_yarn_age_gate() {
+  local app="$TMP/app-yarn-first-day" out
+  new_app "$app"; touch "$app/yarn.lock"
+  printf 'npmRegistryServer: "%s"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableGlobalCache: false\nenableTelemetry: false\n%s\n' "$REGISTRY" "$YARN_GUARD" >"$app/.yarnrc.yml"
+  if out=$(in_app "$app" yarn add mysql-openid-connect 2>&1); then
+    fail "yarn add with Yarn's default npmMinimalAgeGate installed a version published minutes ago: the README's first-day note is wrong"
+  elif grep -q 'quarantined' <<<"$out"; then
+    ok "yarn add with Yarn's default npmMinimalAgeGate refuses the fresh release: $(grep -m1 -o 'The version for tag.*' <<<"$out")"
+  else
+    fail "yarn add with the default age gate failed otherwise: $(tail -n 5 <<<"$out")"
+  fi
 }

@@ -83,7 +83,8 @@ load_error() { # app dir -> "code message" of what require throws, or LOADED
 
 # --- publishing -------------------------------------------------------------------------------
 # `npm version` in a scratch copy of the work tree (a git repo, as the version script needs): every
-# npm/<platform>/package.json moves with it, and release.mjs pack pins every platform to it.
+# npm/<platform>/package.json moves with it, and release.mjs pack there pins every platform to it.
+# Its tarballs ($TMP/bumped) are the release set the rehearsal publishes.
 check_bump() {
   local copy="$TMP/bump" out="$TMP/bumped" want
   mkdir -p "$copy"
@@ -115,7 +116,7 @@ check_bump() {
         for (const [n, v] of Object.entries(p.optionalDependencies ?? {})) if (v !== want) bad.push(`pin ${n}@${v}`)
       }
       console.log(bad.join(", "))' "$want")
-    [ -z "$bad" ] && ok "after npm version: release.mjs pack makes every tarball $want and pins every platform package to $want" ||
+    [ -z "$bad" ] && ok "after npm version: release.mjs pack makes $(ls "$out" | wc -l) tarballs, every one $want, pinning every platform package to $want" ||
       fail "after npm version to $want: $bad"
   else
     fail "release.mjs pack after npm version: $(cat "$TMP/bump-pack.log")"
