@@ -95,6 +95,7 @@ check_pack_refuses_missing
 phase "registry: start Verdaccio, publish"
 start_registry
 check_publish_refuses_missing
+check_stubs_stay_local
 if (cd "$ROOT" && npm_config_userconfig="$TMP/publish.npmrc" node scripts/release.mjs publish --tarballs "$SET" --registry "$REGISTRY" >"$TMP/publish.log" 2>&1); then
   ok "release.mjs publish: $(grep -c '^release: published' "$TMP/publish.log") packages to $REGISTRY"
 else

@@ -161,6 +161,18 @@ registry_view() { # names... -> JSON { name: packument or null } from the rehear
       .then((docs) => console.log(JSON.stringify(Object.fromEntries(names.map((n, i) => [n, docs[i]])))))' "$REGISTRY" "$@"
 }
 
+# the stubs of targets not built here can reach the rehearsal registry only, never a real one
+check_stubs_stay_local() {
+  [ -n "$STUB_ARG" ] && [ -z "$GIVEN_TARBALLS" ] || return 0
+  if pm_run node scripts/release.mjs publish --tarballs "$SET" --registry https://registry.npmjs.org/ --dry-run >"$TMP/stub-publish.log" 2>&1; then
+    fail "release.mjs publish --dry-run to registry.npmjs.org accepted a set with stubs"
+  elif grep -q 'is a rehearsal stub without its binary: never published to https://registry.npmjs.org/' "$TMP/stub-publish.log"; then
+    ok "release.mjs publish refuses the rehearsal's stubs ($STUB_ARG) for registry.npmjs.org, before any request"
+  else
+    fail "release.mjs publish of stubs to registry.npmjs.org: $(cat "$TMP/stub-publish.log")"
+  fi
+}
+
 check_pins() { # version: the registry's main package pins every platform package, each published
   local version=$1 problems abis
   abis=$(for l in "${TARGETS[@]}"; do echo "mysql-openid-connect-${l#* }"; done)
