@@ -122,7 +122,8 @@ phase "a lockfile written on macOS arm64, installed on Linux x64"
 check_mac_lockfile
 phase "--omit=optional, pnpm --no-optional"
 check_no_optional
-phase "Yarn's first day after a release"
+phase "Yarn: the first day after a release, Plug'n'Play without its ESM loader"
 check_yarn_age_gate
+check_pnp_without_esm_loader
 
 report

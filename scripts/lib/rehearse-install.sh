@@ -165,3 +165,20 @@ check_yarn_age_gate() {
     fail "yarn add with the default age gate failed otherwise: $(tail -n 5 <<<"$out")"
   fi
 }
+
+# what the README tells Plug'n'Play users: without pnpEnableEsmLoader, require works and import does not
+check_pnp_without_esm_loader() {
+  local app="$TMP/app-yarn-pnp" out
+  [ -f "$app/.pnp.cjs" ] || return 0
+  sed -i 's/^pnpEnableEsmLoader: true$/pnpEnableEsmLoader: false/' "$app/.yarnrc.yml"
+  in_app "$app" yarn install >"$app/install-no-loader.log" 2>&1 || { fail "yarn install without the ESM loader: $(tail -n 5 "$app/install-no-loader.log")"; return; }
+  if ! out=$(in_app "$app" env SMOKE_EXPECT_BINDING=linux-x64-gnu yarn node smoke.cjs 2>&1); then
+    fail "Plug'n'Play without pnpEnableEsmLoader, require: $out"
+  elif out=$(in_app "$app" env SMOKE_EXPECT_BINDING=linux-x64-gnu yarn node smoke.mjs 2>&1); then
+    fail "Plug'n'Play without pnpEnableEsmLoader: import worked, the README's advice is stale"
+  elif grep -q "ERR_MODULE_NOT_FOUND.*Cannot find package 'mysql-openid-connect'" <<<"$out"; then
+    ok "Plug'n'Play without pnpEnableEsmLoader: require works, import fails (ERR_MODULE_NOT_FOUND), as the README says"
+  else
+    fail "Plug'n'Play without pnpEnableEsmLoader, import failed otherwise: $(head -n 5 <<<"$out")"
+  fi
+}
