@@ -30,6 +30,15 @@ rehearse_pm() {
   else
     fail "$pm: install failed: $(tail -n 20 "$app/install.log")"; RESULT[$pm]="FAIL - - - -"; PM_SECS[$pm]=$(($(date +%s) - t0)); return
   fi
+  # exactly this platform's package came along, wherever the manager put it
+  local got
+  case $pm in
+    pnpm) got=$(ls "$app/node_modules/.pnpm" | grep '^mysql-openid-connect-' | sed 's/@.*//' | paste -sd' ' -) ;;
+    yarn-pnp) got=$(ls "$app/.yarn/unplugged" | grep '^mysql-openid-connect-' | sed 's/-npm-.*//' | paste -sd' ' -) ;;
+    *) got=$(platforms_in "$app") ;;
+  esac
+  [ "$got" = mysql-openid-connect-linux-x64-gnu ] && ok "$pm installed $got and no other platform package" ||
+    fail "$pm installed platform packages '$got', want mysql-openid-connect-linux-x64-gnu only (os/cpu/libc fields?)"
   for f in smoke.cjs smoke.mjs login.cjs; do
     if out=$(in_app "$app" env SMOKE_EXPECT_BINDING=linux-x64-gnu timeout 120 "${run[@]}" "$f" 2>&1); then
       ok "$pm $f: $(grep '^smoke' <<<"$out" | tail -n1)"; res+=(pass)
