@@ -46,7 +46,10 @@ packages:
 listen: 127.0.0.1:$port
 log: { type: file, path: $dir/verdaccio.log, level: warn }
 EOF
-  "$NODE22" "$VERDACCIO_DIR/node_modules/verdaccio/bin/verdaccio" --config "$dir/config.yaml" >"$dir/stdout.log" 2>&1 &
+  # Verdaccio's uplink trusts what npm trusts (a machine whose TLS is inspected names its CA in npm's cafile)
+  local cafile; cafile=$(npm config get cafile 2>/dev/null || true)
+  [ -f "$cafile" ] || cafile=${NODE_EXTRA_CA_CERTS:-}
+  NODE_EXTRA_CA_CERTS=$cafile "$NODE22" "$VERDACCIO_DIR/node_modules/verdaccio/bin/verdaccio" --config "$dir/config.yaml" >"$dir/stdout.log" 2>&1 &
   VERDACCIO_PID=$!
   for _ in $(seq 1 100); do
     node -e 'fetch(process.argv[1] + "-/ping").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$REGISTRY" && break
