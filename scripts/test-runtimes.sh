@@ -20,6 +20,8 @@ TOOLS="${MOC_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mysql-openid-connect-bui
 SMOKE="$ROOT/scripts/package-smoke"
 # shellcheck source=lib/runtime.sh
 source "$ROOT/scripts/lib/runtime.sh"
+# shellcheck source=lib/login-server.sh
+source "$ROOT/scripts/lib/login-server.sh"
 read -r -a RUNTIMES <<<"${RUNTIMES:-node@20 node@22 node@24 node@26 bun deno}"
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
@@ -62,14 +64,8 @@ NODE_DIR=$(dirname "$(command -v node)")
 ok "installed $(basename "$MAIN_TGZ") $(basename "$PLATFORM_TGZ") and mysql2 with npm $(npm -v) in $(($(date +%s) - T0)) s"
 
 # --- the embedded server for the logins --------------------------------------------------------
-mkdir -p "$TMP/server"
-# its standard input is a FIFO held open by this script: the server stops when the script ends
-mkfifo "$TMP/server/stdin"
-node "$SMOKE/login-server.cjs" "$TMP/server" <"$TMP/server/stdin" >"$TMP/server/log" 2>&1 &
-SERVER_PID=$!
-exec 9>"$TMP/server/stdin"
-for _ in $(seq 1 100); do [ -f "$TMP/server/server.json" ] && break; sleep 0.1; done
-[ -f "$TMP/server/server.json" ] || { cat "$TMP/server/log" >&2; die "the embedded server did not start"; }
+start_login_server "$TMP/server" || die "the embedded server did not start"
+SERVER_PID=$LOGIN_SERVER_PID
 
 # --- each runtime ------------------------------------------------------------------------------
 declare -A RESULT VERSION SECS

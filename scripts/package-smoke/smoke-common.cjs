@@ -54,17 +54,19 @@ function runtime() {
   return `node ${process.version}`
 }
 
-// The package, its binding and everything they loaded come from this directory's node_modules,
-// never from the source tree.
+// The package, its binding and everything they loaded come from this directory (its node_modules,
+// or Yarn Plug'n'Play's .yarn/), never from the source tree. Each package manager lays packages out
+// its own way (npm and Bun flat, pnpm under node_modules/.pnpm/, Yarn PnP in zip files and
+// .yarn/unplugged/), but always in a directory node_modules/<package name>/.
 function checkLoaded(cache, entry, how) {
   const files = Object.keys(cache)
   for (const f of files) {
     assert.ok(f.startsWith(appDir + path.sep), `${how}: ${f} was loaded from outside ${appDir}`)
   }
-  const pkgDir = path.join(appDir, 'node_modules', 'mysql-openid-connect') + path.sep
-  assert.ok(entry.startsWith(pkgDir), `${how}: mysql-openid-connect resolved to ${entry}`)
+  const inPackage = (file, name, base) =>
+    file.startsWith(appDir + path.sep) && file.endsWith(path.join(path.sep + 'node_modules', name, base))
   const expectedEntry = how === 'import' ? 'main.mjs' : 'main.js'
-  assert.equal(path.basename(entry), expectedEntry, `${how}: entry point`)
+  assert.ok(inPackage(entry, 'mysql-openid-connect', expectedEntry), `${how}: mysql-openid-connect resolved to ${entry}`)
 
   const natives = files.filter((f) => f.endsWith('.node'))
   const wasi = files.filter((f) => f.includes(`${path.sep}mysql-openid-connect-wasm32-wasi${path.sep}`))
@@ -76,8 +78,8 @@ function checkLoaded(cache, entry, how) {
   } else {
     assert.equal(natives.length, 1, `${how}: exactly one native addon loaded (${natives.join(', ')})`)
     loaded = natives[0]
-    const expected = path.join(appDir, 'node_modules', `mysql-openid-connect-${expectBinding}`, `mysql-openid-connect.${expectBinding}.node`)
-    assert.equal(loaded, expected, `${how}: the ${expectBinding} binary from its platform package`)
+    const pkg = `mysql-openid-connect-${expectBinding}`
+    assert.ok(inPackage(loaded, pkg, `mysql-openid-connect.${expectBinding}.node`), `${how}: ${loaded} is not the ${expectBinding} binary from its platform package ${pkg}`)
   }
   console.log(`smoke ${how}: ok (${runtime()} ${process.platform}-${process.arch}, binding ${path.relative(appDir, loaded)})`)
 }
