@@ -94,6 +94,8 @@ async function loginUpstream({ channel, greeting }, response, { upstream, ssl, t
   if (needsTls(upstream, ssl, tokenOptions)) clientFlags |= CLIENT.SSL
   const { charset, database, connectAttrs } = response
   clientFlags >>>= 0
+  // MariaDB's own flags (extended column metadata): the client was offered the upstream's, and both ends must agree
+  const mariadbCapabilities = (response.mariadbCapabilities & greeting.mariadbCapabilities) >>> 0
   const login = loginFor(() => channel.stream, { user, host: upstream.host, port: upstream.port, socketPath: upstream.socketPath, ssl })
   const answer = async (pluginName, data) => {
     let reply
@@ -108,7 +110,9 @@ async function loginUpstream({ channel, greeting }, response, { upstream, ssl, t
   const pluginName = greeting.authPluginName || 'mysql_native_password'
   // the greeting's method gets an empty answer: the token goes only to the OIDC plugin's switch
   const first = pluginName === PLUGIN_NAME ? await answer(pluginName, greeting.scramble) : Buffer.alloc(0)
-  channel.writePacket(encodeHandshakeResponse41({ clientFlags, user, authData: first, database, authPluginName: pluginName, connectAttrs, charset, maxPacketSize: response.maxPacketSize }))
+  channel.writePacket(
+    encodeHandshakeResponse41({ clientFlags, user, authData: first, database, authPluginName: pluginName, connectAttrs, charset, maxPacketSize: response.maxPacketSize, mariadbCapabilities }),
+  )
   let answered = pluginName === PLUGIN_NAME
   for (;;) {
     let payload
