@@ -65,9 +65,12 @@ async function waitUntilServing(admin) {
 
 async function start() {
   const userFlag = runAsRoot ? ['--user=root'] : [] // mariadbd refuses to run as root without it
+  // a temporary directory of its own: servers of other runs, started at the same moment, share /tmp
+  const tmpDir = path.join(stateDir, 'tmp')
+  fs.mkdirSync(tmpDir, { recursive: true })
   const install = spawnSync(
     'mariadb-install-db',
-    ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userFlag],
+    ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmpDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userFlag],
     { encoding: 'utf8' },
   )
   if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr || install.error}`)
@@ -85,6 +88,7 @@ async function start() {
     [
       '--no-defaults',
       `--datadir=${dataDir}`,
+      `--tmpdir=${tmpDir}`,
       `--socket=${socketPath}`,
       `--port=${port}`,
       '--bind-address=127.0.0.1',
