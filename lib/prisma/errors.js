@@ -89,6 +89,8 @@ function convertError(err, { user, host, port } = {}) {
   const original = { originalCode: code, originalMessage: err?.message }
   if (code && NETWORK_UNREACHABLE.has(code)) return { kind: 'DatabaseNotReachable', host, port, ...original }
   if (code && CONNECTION_CLOSED.has(code)) return { kind: 'ConnectionClosed', ...original }
+  // mysql2's "Can't add new command when connection is in closed state": it saw the close first
+  if (code === undefined && err?.fatal === true) return { kind: 'ConnectionClosed', ...original }
   if (code === 'ETIMEDOUT' || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return { kind: 'SocketTimeout', ...original }
   if (code && (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || /CERT|SELF_SIGNED/.test(code) || code === 'HANDSHAKE_SSL_ERROR')) {
     return { kind: 'TlsConnectionError', reason: err.message, ...original }
