@@ -51,7 +51,9 @@ interface World {
 
 const worldPromise: Promise<World> = (async () => {
   generateClient()
-  const { PrismaClient } = await import('./.prisma/client/client.js')
+  // generated just above, so a fresh clone's type check cannot see it: typed where it is used
+  const clientPath: string = './.prisma/client/client.js'
+  const { PrismaClient } = await import(clientPath)
   const db = await startMariaDb()
   // Node's local zone far from UTC, a conversion through local time would show; set only now, so a
   // MariaDB this spec happens to start runs in the machine's zone
