@@ -11,6 +11,7 @@ const net = require('node:net')
 const path = require('node:path')
 const { spawn, spawnSync } = require('node:child_process')
 const mysql = require('mysql2/promise')
+const { alive } = require('./mariadb.js')
 
 const [stateDir, ownerPidText] = process.argv.slice(2)
 const ownerPid = Number(ownerPidText)
@@ -21,15 +22,6 @@ const dataDir = path.join(stateDir, 'data')
 const socketPath = path.join(stateDir, 'mariadb.sock')
 const runAsRoot = process.getuid && process.getuid() === 0
 let server = null
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return err.code === 'EPERM'
-  }
-}
 
 function writeJson(name, value) {
   const file = path.join(stateDir, name)

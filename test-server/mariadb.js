@@ -169,7 +169,7 @@ async function startMariaDb() {
   }
 }
 
-module.exports = { startMariaDb, ensureMariaDbInstalled, HOW_TO_INSTALL }
+module.exports = { startMariaDb, ensureMariaDbInstalled, HOW_TO_INSTALL, alive }
 
 // `node test-server/mariadb.js --install`: npm test installs MariaDB before ava starts (an apt-get can
 // outlast ava's per-test timeout); a no-op where it is installed or MOC_TEST_MYSQL_URL names a server.
