@@ -23,6 +23,7 @@ class ServerError extends Error {
   }
 }
 
+/** A TCP or Unix-socket connection, Nagle off; rejects with the socket's error, or ETIMEDOUT after `timeoutMs`. */
 function connectSocket({ host, port, socketPath, timeoutMs }) {
   return new Promise((resolve, reject) => {
     const socket = socketPath ? net.connect(socketPath) : net.connect(port, host)
@@ -171,4 +172,4 @@ async function runStatement(channel, sql, { timeoutMs = DEFAULT_TIMEOUT_MS } = {
   return payload
 }
 
-module.exports = { connectAndLogin, changeUser, passwordAnswer, runStatement, ServerError }
+module.exports = { connectSocket, connectAndLogin, changeUser, passwordAnswer, runStatement, ServerError }

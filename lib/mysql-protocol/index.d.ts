@@ -168,6 +168,8 @@ export declare class ServerError extends Error {
   sqlState: string
 }
 /** Connects and logs in; rejects with ServerError on a refusal, an Error with a code (ETIMEDOUT, ECONNREFUSED, ...) otherwise. */
+/** A TCP or Unix-socket connection with Nagle off; rejects with the socket's error, or ETIMEDOUT after `timeoutMs`. */
+export declare function connectSocket(options: { host?: string; port?: number; socketPath?: string; timeoutMs: number }): Promise<import('node:net').Socket>
 export declare function connectAndLogin(options: LoginOptions): Promise<Login>
 /** COM_CHANGE_USER on a channel connectAndLogin opened; resolves to the OK payload. */
 export declare function changeUser(login: Login, options: { user: string; database?: string; answer: Answer; connectAttrs?: Buffer; charset?: number; timeoutMs?: number }): Promise<Buffer>

@@ -8,7 +8,7 @@ const constants = require('./constants')
 const framing = require('./framing')
 const packets = require('./packets')
 const { PacketChannel } = require('./channel')
-const { connectAndLogin, changeUser, passwordAnswer, runStatement, ServerError } = require('./client-login')
+const { connectSocket, connectAndLogin, changeUser, passwordAnswer, runStatement, ServerError } = require('./client-login')
 const { startRelay, LOST_SERVER_ERROR } = require('./relay')
 
 module.exports = {
@@ -16,6 +16,7 @@ module.exports = {
   ...framing,
   ...packets,
   PacketChannel,
+  connectSocket,
   connectAndLogin,
   changeUser,
   passwordAnswer,

@@ -6,7 +6,7 @@
 // plugin's own answer (upstream-token.js). Built on lib/mysql-protocol's channel and packets.
 
 const net = require('node:net')
-const { PacketChannel, CLIENT, parseHandshakeV10, encodeSslRequest, encodeHandshakeResponse41, parseAuthSwitchRequest, parseErr } = require('../mysql-protocol')
+const { PacketChannel, connectSocket, CLIENT, parseHandshakeV10, encodeSslRequest, encodeHandshakeResponse41, parseAuthSwitchRequest, parseErr } = require('../mysql-protocol')
 const { PLUGIN_NAME } = require('../errors.js')
 const { NOT_OFFERED } = require('./local-login.js')
 
@@ -25,21 +25,12 @@ class UpstreamError extends Error {
 
 /** Connects and reads the greeting: resolves { channel, greeting }; rejects with UpstreamError. */
 async function openUpstream(upstream, timeoutMs) {
-  const socket = await new Promise((resolve, reject) => {
-    const connecting = upstream.socketPath ? net.connect(upstream.socketPath) : net.connect(upstream.port, upstream.host)
-    const timer = setTimeout(() => connecting.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs)
-    connecting.once('connect', () => {
-      clearTimeout(timer)
-      connecting.off('error', onError)
-      connecting.setNoDelay(true)
-      resolve(connecting)
-    })
-    const onError = (err) => {
-      clearTimeout(timer)
-      reject(new UpstreamError(`cannot reach the upstream server (${err.code || err.message})`, { outcome: 'upstream-unreachable' }))
-    }
-    connecting.once('error', onError)
-  })
+  let socket
+  try {
+    socket = await connectSocket({ ...upstream, timeoutMs })
+  } catch (err) {
+    throw new UpstreamError(`cannot reach the upstream server (${err.code || err.message})`, { outcome: 'upstream-unreachable' })
+  }
   // greetings and auth requests are small: a server that announces more is not buffered for long
   const channel = new PacketChannel(socket, { maxMessageBytes: MAX_LOGIN_PACKET })
   try {
