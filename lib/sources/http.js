@@ -2,9 +2,9 @@
 
 // Node's fetch, with a deadline and a bounded body, for the HTTP token sources. Errors name the
 // endpoint's origin and the status, never a header, the body or the query (which may hold an audience).
-const { BlockList, isIP } = require('node:net')
 
 const { pluginError } = require('../errors.js')
+const { isLoopbackHost } = require('../loopback.js')
 const { MAX_TIMEOUT_MS } = require('../options.js')
 
 const DEFAULT_TIMEOUT_MS = 10_000
@@ -31,18 +31,6 @@ async function readBounded(response, maxBytes, what) {
     }
   }
   return Buffer.concat(chunks, length)
-}
-
-// 127.0.0.0/8 and ::1: traffic that never leaves the machine
-const LOOPBACK = new BlockList()
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
-LOOPBACK.addAddress('::1', 'ipv6')
-
-function isLoopbackHost(hostname) {
-  if (hostname === 'localhost') return true
-  const address = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
-  const family = isIP(address)
-  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6')
 }
 
 /**
